@@ -1,0 +1,81 @@
+/** The `gateway { }` and `defaults { }` blocks (POLICY.md "gateway", "defaults"). */
+import { isAbsolute, resolve } from 'node:path';
+import { parseCidr, type Cidr } from '../../netstack/wire/ip-address.js';
+import { BodyReader } from './body-reader.js';
+import type { Diagnostics } from './diagnostics.js';
+import type { HclBlock } from './hcl.js';
+import type { DefaultsConfig, GatewayConfig } from './model.js';
+
+export const DEFAULT_SUBNET6 = 'fd62:6169:6c69:6666::/64';
+export const DEFAULT_LISTEN_PORT = 51820;
+export const DEFAULT_MTU = 1420;
+
+export function decodeGateway(block: HclBlock, diagnostics: Diagnostics, baseDir: string): GatewayConfig | undefined {
+  const r = new BodyReader(block.body, diagnostics, 'gateway', block.pos);
+  const stateDirText = r.string('state_dir') ?? './state';
+  const dashboardListen = r.string('dashboard_listen') ?? '127.0.0.1:8080';
+  if (!/^[^\s]+:\d{1,5}$/.test(dashboardListen)) {
+    diagnostics.error(r.attribute('dashboard_listen')!.value.pos, 'gateway: "dashboard_listen" must be host:port');
+  }
+  const mode = (r.string('mode', { oneOf: ['enforce', 'shadow'] }) ?? 'enforce') as GatewayConfig['mode'];
+  const wgBlock = r.singleBlock('wireguard');
+  r.finish();
+  if (!wgBlock) {
+    diagnostics.error(block.pos, 'gateway: missing required block "wireguard"');
+    return undefined;
+  }
+  const w = new BodyReader(wgBlock.body, diagnostics, 'gateway.wireguard', wgBlock.pos);
+  const listenPort = w.integer('listen_port', { min: 1, max: 65535 }) ?? DEFAULT_LISTEN_PORT;
+  const subnet = cidr(w, 'subnet_cidr', 4, true);
+  const subnet6 = cidr(w, 'subnet6_cidr', 6, false) ?? parseCidr(DEFAULT_SUBNET6);
+  const endpoint = w.string('endpoint');
+  if (endpoint !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/.test(endpoint)) {
+    diagnostics.error(w.attribute('endpoint')!.value.pos, 'gateway.wireguard: "endpoint" must be host:port (IPv6 as [addr]:port)');
+  }
+  const mtu = w.integer('mtu', { min: 1280, max: 9000 }) ?? DEFAULT_MTU;
+  w.finish();
+  if (subnet && subnet.prefixLength > 30) {
+    diagnostics.error(w.attribute('subnet_cidr')!.value.pos, 'gateway.wireguard: "subnet_cidr" must leave room for peers (/30 or larger)');
+  }
+  if (subnet6 && subnet6.prefixLength > 120) {
+    diagnostics.error(w.attribute('subnet6_cidr')!.value.pos, 'gateway.wireguard: "subnet6_cidr" must be /120 or larger');
+  }
+  if (!subnet) return undefined;
+  return {
+    stateDir: isAbsolute(stateDirText) ? stateDirText : resolve(baseDir, stateDirText),
+    dashboardListen,
+    mode,
+    wireguard: { listenPort, subnet, subnet6, ...(endpoint ? { endpoint } : {}), mtu },
+  };
+}
+
+function cidr(r: BodyReader, name: string, family: 4 | 6, required: boolean): Cidr | undefined {
+  const found = r.stringValue(name);
+  if (!found) {
+    if (required) r.diagnostics.error(r.pos, `${r.what}: missing required field "${name}"`);
+    return undefined;
+  }
+  try {
+    const value = parseCidr(found.value);
+    if ((value.address.length === 4 ? 4 : 6) !== family || !found.value.includes('/')) throw new Error();
+    return value;
+  } catch {
+    r.diagnostics.error(found.attribute.value.pos, `${r.what}: "${name}" must be an IPv${family} CIDR like ${family === 4 ? '100.64.0.0/24' : 'fd00:1::/64'}`);
+    return undefined;
+  }
+}
+
+export function decodeDefaults(block: HclBlock | undefined, diagnostics: Diagnostics): DefaultsConfig {
+  const defaults: DefaultsConfig = { noMatch: 'deny', unknownHost: 'deny', llmFailMode: 'closed', humanTimeoutMs: 600_000 };
+  if (!block) return defaults;
+  const r = new BodyReader(block.body, diagnostics, 'defaults', block.pos);
+  defaults.noMatch = (r.string('no_match', { oneOf: ['allow', 'deny'] }) ?? 'deny') as DefaultsConfig['noMatch'];
+  defaults.unknownHost = (r.string('unknown_host', { oneOf: ['deny', 'passthrough'] }) ?? 'deny') as DefaultsConfig['unknownHost'];
+  const failMode = r.stringValue('llm_fail_mode');
+  if (failMode && failMode.value !== 'closed') {
+    diagnostics.error(failMode.attribute.value.pos, 'defaults: "llm_fail_mode" can only be "closed" (an LLM error or timeout always denies)');
+  }
+  defaults.humanTimeoutMs = r.duration('human_timeout') ?? defaults.humanTimeoutMs;
+  r.finish();
+  return defaults;
+}

@@ -1,0 +1,57 @@
+/**
+ * The typed configuration that the rest of Bailiff reads. Produced only by load.ts from HCL; every
+ * value here has been validated, defaults applied, and references resolved.
+ */
+import type { Cidr } from '../../netstack/wire/ip-address.js';
+import type { Position } from './diagnostics.js';
+
+export interface WireguardSettings {
+  listenPort: number;
+  /** IPv4 tunnel subnet: the appliance takes the first host address, peers get the rest. */
+  subnet: Cidr;
+  /** IPv6 tunnel subnet: same host numbers as in `subnet`. */
+  subnet6: Cidr;
+  /** host:port that client configs dial; undefined = this host's address at `listenPort`. */
+  endpoint?: string;
+  mtu: number;
+}
+
+export interface GatewayConfig {
+  stateDir: string; // absolute
+  dashboardListen: string;
+  mode: 'enforce' | 'shadow';
+  wireguard: WireguardSettings;
+}
+
+export interface DefaultsConfig {
+  noMatch: 'allow' | 'deny';
+  unknownHost: 'deny' | 'passthrough';
+  llmFailMode: 'closed';
+  humanTimeoutMs: number;
+}
+
+export interface PeerDecl {
+  name: string;
+  publicKey: Uint8Array;
+  publicKeyText: string;
+  /** Explicit tunnel address, or undefined to allocate one (kept in the state dir). */
+  address?: Uint8Array;
+  profile: string;
+  pos: Position;
+}
+
+export interface ProfileDecl {
+  name: string;
+  credentials: string[]; // "<type>.<name>"
+  pos: Position;
+}
+
+export interface Config {
+  /** The file or folder it was loaded from, and the .hcl files read, in merge order. */
+  source: string;
+  files: string[];
+  gateway: GatewayConfig;
+  defaults: DefaultsConfig;
+  peers: PeerDecl[];
+  profiles: ProfileDecl[];
+}
