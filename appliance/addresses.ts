@@ -1,0 +1,87 @@
+/**
+ * Tunnel addresses. The appliance takes host 1 of the subnets; a peer takes an explicit
+ * `address` or is allocated the lowest free host number, remembered in the state dir so that it
+ * never changes across restarts. A peer's IPv6 address has the same host number in subnet6.
+ */
+import { join } from 'node:path';
+import {
+  addressEquals, cidrContains, formatAddress, nthAddress, parseAddress, type Cidr,
+} from '../netstack/wire/ip-address.js';
+import type { GatewayConfig, PeerDecl } from '../policy/config/model.js';
+import { readJson, writeFileAtomic } from './state-dir.js';
+
+const ALLOCATIONS_FILE = 'peer-addresses.json';
+
+export interface PeerAddresses {
+  v4: Uint8Array;
+  v6: Uint8Array;
+}
+
+export function applianceAddresses(gateway: GatewayConfig): PeerAddresses {
+  return { v4: nthAddress(gateway.wireguard.subnet, 1n)!, v6: nthAddress(gateway.wireguard.subnet6, 1n)! };
+}
+
+function hostNumber(cidr: Cidr, address: Uint8Array): bigint {
+  let n = 0n;
+  for (let i = 0; i < address.length; i++) n = (n << 8n) | BigInt(address[i]! ^ cidr.address[i]!);
+  return n;
+}
+
+function lastHost(cidr: Cidr): bigint {
+  const bits = BigInt(cidr.address.length * 8 - cidr.prefixLength);
+  return (1n << bits) - 2n; // exclude the v4 broadcast address
+}
+
+export function v6For(gateway: GatewayConfig, v4: Uint8Array): Uint8Array {
+  return nthAddress(gateway.wireguard.subnet6, hostNumber(gateway.wireguard.subnet, v4))!;
+}
+
+/**
+ * Resolve every peer's addresses; allocate (and persist) for peers that have none.
+ * `reserved` are explicit addresses written in the config, which always win.
+ */
+export function resolvePeerAddresses(gateway: GatewayConfig, peers: PeerDecl[]): Map<string, PeerAddresses> {
+  const path = join(gateway.stateDir, ALLOCATIONS_FILE);
+  const stored = readJson<Record<string, string>>(path, {});
+  const subnet = gateway.wireguard.subnet;
+  const taken: Uint8Array[] = [nthAddress(subnet, 0n)!, nthAddress(subnet, 1n)!];
+  for (const peer of peers) if (peer.address) taken.push(peer.address);
+  const result = new Map<string, PeerAddresses>();
+  let changed = false;
+  const isTaken = (a: Uint8Array) => taken.some((t) => addressEquals(t, a));
+
+  for (const peer of peers) {
+    if (peer.address) {
+      result.set(peer.name, { v4: peer.address, v6: v6For(gateway, peer.address) });
+    }
+  }
+  for (const peer of peers) {
+    if (peer.address) continue;
+    let v4: Uint8Array | undefined;
+    const previous = stored[peer.publicKeyText];
+    if (previous) {
+      const candidate = parseAddress(previous);
+      if (cidrContains(subnet, candidate) && !isTaken(candidate)) v4 = candidate;
+    }
+    v4 ??= firstFree(subnet, isTaken);
+    if (!v4) throw new Error(`no free tunnel address left in ${formatAddress(subnet.address)}/${subnet.prefixLength}`);
+    taken.push(v4);
+    if (stored[peer.publicKeyText] !== formatAddress(v4)) {
+      stored[peer.publicKeyText] = formatAddress(v4);
+      changed = true;
+    }
+    result.set(peer.name, { v4, v6: v6For(gateway, v4) });
+  }
+  if (changed) writeFileAtomic(path, `${JSON.stringify(stored, null, 2)}\n`);
+  return result;
+}
+
+export function firstFree(subnet: Cidr, isTaken: (a: Uint8Array) => boolean): Uint8Array | undefined {
+  const last = lastHost(subnet);
+  // Bounded: a /16 has 65k hosts; the scan stops at the first free one.
+  for (let n = 2n; n <= last; n++) {
+    const candidate = nthAddress(subnet, n)!;
+    if (!isTaken(candidate)) return candidate;
+  }
+  return undefined;
+}

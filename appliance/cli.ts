@@ -1,0 +1,222 @@
+/**
+ * The `bailiff` command line. Each command returns an exit code; nothing here calls process.exit
+ * except the entry point, so commands are testable in-process.
+ */
+import { existsSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import QRCode from 'qrcode';
+import { generatePrivateKey, publicKeyFromPrivate } from '../netstack/wireguard/keys.js';
+import { configFiles, loadConfig } from '../policy/config/load.js';
+import { ConfigError, formatDiagnostic } from '../policy/config/diagnostics.js';
+import { Appliance } from './appliance.js';
+import { DEMO_PEER, DEMO_STATE_DIR, materializeDemoConfig } from './demo.js';
+import { createLogger } from './logger.js';
+import { addPeer, PeerAddError } from './peer-add.js';
+
+export interface CliIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** Aborted to stop a long-running command (run, audit --follow). */
+  signal?: AbortSignal;
+}
+
+const USAGE = `usage: bailiff <command> [options]
+
+commands:
+  run [--config PATH] [--json-logs]         run the appliance in the foreground
+                                            (no --config: the embedded demo in ./${DEMO_STATE_DIR})
+  peer add NAME [--config PATH] [--out FILE] [--profile P] [--qr]
+                                            create an agent peer and its WireGuard client file
+  keygen                                    print a new WireGuard key pair
+  validate PATH                             check a policy file or folder
+  help                                      show this text
+`;
+
+export async function main(argv: string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'run':
+        return await runCommand(rest, io);
+      case 'peer':
+        if (rest[0] === 'add') return await peerAddCommand(rest.slice(1), io);
+        io.stderr(`bailiff peer: unknown subcommand ${JSON.stringify(rest[0] ?? '')} (expected "add")\n`);
+        return 2;
+      case 'keygen':
+        return keygenCommand(io);
+      case 'validate':
+        return await validateCommand(rest, io);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        io.stderr(`bailiff: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      io.stderr(`${error.diagnostics.map(formatDiagnostic).join('\n')}\n`);
+      return 1;
+    }
+    if (error instanceof PeerAddError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+      || (error as { code?: string }).code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
+      || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      io.stderr(`bailiff ${command}: ${(error as Error).message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+/** --config, else $BAILIFF_CONFIG, else the embedded demo written to ./bailiff-state. */
+function resolveConfigPath(given: string | undefined, io: CliIo): { path: string; demo: boolean } {
+  const explicit = given ?? io.env.BAILIFF_CONFIG;
+  if (explicit) return { path: resolve(io.cwd, explicit), demo: false };
+  const { configPath } = materializeDemoConfig(io.cwd);
+  return { path: configPath, demo: true };
+}
+
+function keygenCommand(io: CliIo): number {
+  const privateKey = generatePrivateKey();
+  const publicKey = publicKeyFromPrivate(privateKey);
+  io.stdout(`PrivateKey = ${Buffer.from(privateKey).toString('base64')}\nPublicKey  = ${Buffer.from(publicKey).toString('base64')}\n`);
+  privateKey.fill(0);
+  return 0;
+}
+
+async function validateCommand(args: string[], io: CliIo): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length !== 1) {
+    io.stderr('usage: bailiff validate PATH\n');
+    return 2;
+  }
+  const path = resolve(io.cwd, positionals[0]!);
+  const result = await loadConfig(path);
+  if (!result.config) {
+    io.stderr(`${result.diagnostics.map(formatDiagnostic).join('\n')}\n`);
+    io.stderr(`${result.diagnostics.length} error${result.diagnostics.length === 1 ? '' : 's'}\n`);
+    return 1;
+  }
+  const c = result.config;
+  io.stdout(`${positionals[0]}: OK (${c.files.length} file${c.files.length === 1 ? '' : 's'}, ${c.peers.length} peers, ${c.profiles.length} profiles)\n`);
+  return 0;
+}
+
+async function peerAddCommand(args: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string' },
+      out: { type: 'string' },
+      profile: { type: 'string' },
+      qr: { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length !== 1) {
+    io.stderr('usage: bailiff peer add NAME [--config PATH] [--out FILE] [--profile P] [--qr]\n');
+    return 2;
+  }
+  const name = positionals[0]!;
+  const { path } = resolveConfigPath(values.config, io);
+  const out = resolve(io.cwd, values.out ?? `${name}.conf`);
+  if (existsSync(out)) {
+    io.stderr(`bailiff peer add: ${values.out ?? `${name}.conf`} already exists; choose another --out\n`);
+    return 1;
+  }
+  const result = await addPeer(path, name, values.profile ? { profile: values.profile } : {});
+  writeFileSync(out, result.clientConfig, { mode: 0o600 });
+  io.stdout(`peer "${name}" added: tunnel address ${result.address}, ${result.address6}\n`);
+  io.stdout(`  policy:      ${result.configFile} (a running appliance picks it up)\n`);
+  io.stdout(`  client file: ${out} (holds the agent's private key; copy it to the agent host)\n`);
+  if (values.qr) io.stdout(`\n${await QRCode.toString(result.clientConfig, { type: 'terminal', small: true })}\n`);
+  return 0;
+}
+
+async function runCommand(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: 'string' }, 'json-logs': { type: 'boolean', default: false } },
+  });
+  const logger = createLogger({ json: values['json-logs'], write: (line) => io.stderr(`${line}\n`) });
+  const { path, demo } = resolveConfigPath(values.config, io);
+  let loaded = await loadConfig(path);
+  if (!loaded.config) throw new ConfigError(loaded.diagnostics);
+
+  let demoPeerFile: string | undefined;
+  if (demo && loaded.config.peers.length === 0) {
+    const result = await addPeer(path, DEMO_PEER);
+    demoPeerFile = resolve(loaded.config.gateway.stateDir, `${DEMO_PEER}.conf`);
+    writeFileSync(demoPeerFile, result.clientConfig, { mode: 0o600 });
+    loaded = await loadConfig(path);
+    if (!loaded.config) throw new ConfigError(loaded.diagnostics);
+  }
+  const appliance = await Appliance.start(loaded.config, { logger });
+  const status = appliance.status();
+  io.stdout(
+    `bailiff ready: wireguard udp/${appliance.udpPort}, tunnel address ${(status.addresses as string[]).join(', ')}, `
+    + `${loaded.config.peers.length} peer(s), public key ${status.publicKey}, metrics ${appliance.metricsUrl}/metrics\n`,
+  );
+  if (demo) {
+    const file = demoPeerFile ?? resolve(loaded.config.gateway.stateDir, `${DEMO_PEER}.conf`);
+    io.stdout(
+      `demo: policy ${path}\n`
+      + (existsSync(file)
+        ? `demo: agent peer file ${file}\n      on the agent host: sudo wg-quick up ${file}   (or import it in the WireGuard app)\n`
+        : ''),
+    );
+  }
+
+  const watcher = watchConfig(path, async () => {
+    const next = await loadConfig(path);
+    if (!next.config) {
+      logger.error('configuration change rejected; keeping the running policy', {
+        diagnostics: next.diagnostics.map(formatDiagnostic),
+      });
+      return;
+    }
+    appliance.reload(next.config);
+    logger.info('configuration reloaded', { peers: next.config.peers.length });
+  });
+
+  await new Promise<void>((resolveStop) => {
+    if (io.signal?.aborted) resolveStop();
+    io.signal?.addEventListener('abort', () => resolveStop(), { once: true });
+  });
+  watcher.close();
+  await appliance.close();
+  logger.info('stopped');
+  return 0;
+}
+
+/** Watch the policy file(s) and call `onChange` once per burst of writes. */
+function watchConfig(path: string, onChange: () => Promise<void>): { close(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let running = Promise.resolve();
+  const trigger = () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      running = running.then(onChange).catch(() => undefined);
+    }, 150);
+  };
+  const { baseDir } = configFiles(path);
+  // Watch the directory: editors replace files by rename, which a file watch would lose.
+  const watchers: FSWatcher[] = [watch(baseDir, { persistent: false }, (_event, file) => {
+    if (!file || file.endsWith('.hcl')) trigger();
+  })];
+  const onHup = () => trigger();
+  process.on('SIGHUP', onHup);
+  return {
+    close() {
+      if (timer) clearTimeout(timer);
+      for (const w of watchers) w.close();
+      process.off('SIGHUP', onHup);
+    },
+  };
+}

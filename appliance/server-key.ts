@@ -1,0 +1,28 @@
+/** The appliance's own WireGuard key pair, created on first use and kept in the state dir (0600). */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { generatePrivateKey, publicKeyFromPrivate } from '../netstack/wireguard/keys.js';
+import { decodeKey } from '../policy/config/peers.js';
+import { ensureStateDir, StateDirError, writeFileAtomic } from './state-dir.js';
+
+export const SERVER_KEY_FILE = 'wireguard.key';
+
+export interface ServerKey {
+  privateKey: Uint8Array;
+  publicKey: Uint8Array;
+}
+
+export function loadOrCreateServerKey(stateDir: string): ServerKey {
+  ensureStateDir(stateDir);
+  const path = join(stateDir, SERVER_KEY_FILE);
+  if (!existsSync(path)) {
+    const privateKey = generatePrivateKey();
+    writeFileAtomic(path, `${Buffer.from(privateKey).toString('base64')}\n`, 0o600);
+  }
+  if (statSync(path).mode & 0o077) {
+    throw new StateDirError(`${path} is readable by other users; run chmod 600 on it`);
+  }
+  const privateKey = decodeKey(readFileSync(path, 'utf8').trim());
+  if (!privateKey) throw new StateDirError(`${path} does not hold a base64 WireGuard private key`);
+  return { privateKey, publicKey: publicKeyFromPrivate(privateKey) };
+}
