@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import {
-  addressEquals, cidrContains, formatAddress, nthAddress, parseAddress, type Cidr,
+  addressEquals, cidrContains, formatAddress, nthAddress, parseAddress, parseCidr, type Cidr,
 } from '../netstack/wire/ip-address.js';
 import type { GatewayConfig, PeerDecl } from '../policy/config/model.js';
 import { readJson, writeFileAtomic } from './state-dir.js';
@@ -17,8 +17,13 @@ export interface PeerAddresses {
   v6: Uint8Array;
 }
 
+export function tunnelSubnets(gateway: GatewayConfig): { v4: Cidr; v6: Cidr } {
+  return { v4: parseCidr(gateway.wireguard.subnet), v6: parseCidr(gateway.wireguard.subnet6) };
+}
+
 export function applianceAddresses(gateway: GatewayConfig): PeerAddresses {
-  return { v4: nthAddress(gateway.wireguard.subnet, 1n)!, v6: nthAddress(gateway.wireguard.subnet6, 1n)! };
+  const subnets = tunnelSubnets(gateway);
+  return { v4: nthAddress(subnets.v4, 1n)!, v6: nthAddress(subnets.v6, 1n)! };
 }
 
 function hostNumber(cidr: Cidr, address: Uint8Array): bigint {
@@ -33,7 +38,8 @@ function lastHost(cidr: Cidr): bigint {
 }
 
 export function v6For(gateway: GatewayConfig, v4: Uint8Array): Uint8Array {
-  return nthAddress(gateway.wireguard.subnet6, hostNumber(gateway.wireguard.subnet, v4))!;
+  const subnets = tunnelSubnets(gateway);
+  return nthAddress(subnets.v6, hostNumber(subnets.v4, v4))!;
 }
 
 /**
@@ -43,16 +49,17 @@ export function v6For(gateway: GatewayConfig, v4: Uint8Array): Uint8Array {
 export function resolvePeerAddresses(gateway: GatewayConfig, peers: PeerDecl[]): Map<string, PeerAddresses> {
   const path = join(gateway.stateDir, ALLOCATIONS_FILE);
   const stored = readJson<Record<string, string>>(path, {});
-  const subnet = gateway.wireguard.subnet;
+  const subnet = tunnelSubnets(gateway).v4;
   const taken: Uint8Array[] = [nthAddress(subnet, 0n)!, nthAddress(subnet, 1n)!];
-  for (const peer of peers) if (peer.address) taken.push(peer.address);
+  for (const peer of peers) if (peer.address) taken.push(parseAddress(peer.address));
   const result = new Map<string, PeerAddresses>();
   let changed = false;
   const isTaken = (a: Uint8Array) => taken.some((t) => addressEquals(t, a));
 
   for (const peer of peers) {
     if (peer.address) {
-      result.set(peer.name, { v4: peer.address, v6: v6For(gateway, peer.address) });
+      const v4 = parseAddress(peer.address);
+      result.set(peer.name, { v4, v6: v6For(gateway, v4) });
     }
   }
   for (const peer of peers) {
@@ -64,7 +71,7 @@ export function resolvePeerAddresses(gateway: GatewayConfig, peers: PeerDecl[]):
       if (cidrContains(subnet, candidate) && !isTaken(candidate)) v4 = candidate;
     }
     v4 ??= firstFree(subnet, isTaken);
-    if (!v4) throw new Error(`no free tunnel address left in ${formatAddress(subnet.address)}/${subnet.prefixLength}`);
+    if (!v4) throw new Error(`no free tunnel address left in ${gateway.wireguard.subnet}`);
     taken.push(v4);
     if (stored[peer.publicKeyText] !== formatAddress(v4)) {
       stored[peer.publicKeyText] = formatAddress(v4);

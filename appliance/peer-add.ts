@@ -5,12 +5,12 @@
  */
 import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { addressEquals, formatAddress, parseCidr } from '../netstack/wire/ip-address.js';
+import { addressEquals, formatAddress } from '../netstack/wire/ip-address.js';
 import { generatePrivateKey, publicKeyFromPrivate } from '../netstack/wireguard/keys.js';
 import { loadConfig } from '../policy/config/load.js';
 import { ConfigError } from '../policy/config/diagnostics.js';
 import type { Config } from '../policy/config/model.js';
-import { applianceAddresses, firstFree, resolvePeerAddresses, v6For } from './addresses.js';
+import { applianceAddresses, firstFree, resolvePeerAddresses, tunnelSubnets, v6For } from './addresses.js';
 import {
   DEFAULT_VIP6_RANGE, DEFAULT_VIP_RANGE, defaultEndpointHost, renderClientConfig,
 } from './client-config.js';
@@ -83,7 +83,7 @@ export async function addPeer(configPath: string, name: string, options: { profi
     applianceAddress6: appliance.v6,
     serverPublicKey: server.publicKey,
     endpoint,
-    allowedIps: [gateway.wireguard.subnet, gateway.wireguard.subnet6, parseCidr(DEFAULT_VIP_RANGE), parseCidr(DEFAULT_VIP6_RANGE)],
+    allowedIps: [gateway.wireguard.subnet, gateway.wireguard.subnet6, DEFAULT_VIP_RANGE, DEFAULT_VIP6_RANGE],
     mtu: gateway.wireguard.mtu,
   });
   privateKey.fill(0);
@@ -105,7 +105,7 @@ function peerFileFor(config: Config): string {
 function allocate(config: Config): Uint8Array {
   const { gateway } = config;
   const used: Uint8Array[] = [...resolvePeerAddresses(gateway, config.peers).values()].map((a) => a.v4);
-  const found = firstFree(gateway.wireguard.subnet, (a) => used.some((u) => addressEquals(u, a)));
+  const found = firstFree(tunnelSubnets(gateway).v4, (a) => used.some((u) => addressEquals(u, a)));
   if (!found) throw new PeerAddError('no free tunnel address left in subnet_cidr', 'PEER_NO_ADDRESS');
   return found;
 }

@@ -1,7 +1,7 @@
 /** The `gateway { }` and `defaults { }` blocks (POLICY.md "gateway", "defaults"). */
 import { isAbsolute, resolve } from 'node:path';
-import { parseCidr, type Cidr } from '../../netstack/wire/ip-address.js';
 import { BodyReader } from './body-reader.js';
+import { formatCidrText, parseCidrText, type CidrText } from './cidr.js';
 import type { Diagnostics } from './diagnostics.js';
 import type { HclBlock } from './hcl.js';
 import type { DefaultsConfig, GatewayConfig } from './model.js';
@@ -27,7 +27,7 @@ export function decodeGateway(block: HclBlock, diagnostics: Diagnostics, baseDir
   const w = new BodyReader(wgBlock.body, diagnostics, 'gateway.wireguard', wgBlock.pos);
   const listenPort = w.integer('listen_port', { min: 1, max: 65535 }) ?? DEFAULT_LISTEN_PORT;
   const subnet = cidr(w, 'subnet_cidr', 4, true);
-  const subnet6 = cidr(w, 'subnet6_cidr', 6, false) ?? parseCidr(DEFAULT_SUBNET6);
+  const subnet6 = cidr(w, 'subnet6_cidr', 6, false) ?? parseCidrText(DEFAULT_SUBNET6)!;
   const endpoint = w.string('endpoint');
   if (endpoint !== undefined && !/^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/.test(endpoint)) {
     diagnostics.error(w.attribute('endpoint')!.value.pos, 'gateway.wireguard: "endpoint" must be host:port (IPv6 as [addr]:port)');
@@ -45,24 +45,20 @@ export function decodeGateway(block: HclBlock, diagnostics: Diagnostics, baseDir
     stateDir: isAbsolute(stateDirText) ? stateDirText : resolve(baseDir, stateDirText),
     dashboardListen,
     mode,
-    wireguard: { listenPort, subnet, subnet6, ...(endpoint ? { endpoint } : {}), mtu },
+    wireguard: { listenPort, subnet: formatCidrText(subnet), subnet6: formatCidrText(subnet6), ...(endpoint ? { endpoint } : {}), mtu },
   };
 }
 
-function cidr(r: BodyReader, name: string, family: 4 | 6, required: boolean): Cidr | undefined {
+function cidr(r: BodyReader, name: string, family: 4 | 6, required: boolean): CidrText | undefined {
   const found = r.stringValue(name);
   if (!found) {
     if (required) r.diagnostics.error(r.pos, `${r.what}: missing required field "${name}"`);
     return undefined;
   }
-  try {
-    const value = parseCidr(found.value);
-    if ((value.address.length === 4 ? 4 : 6) !== family || !found.value.includes('/')) throw new Error();
-    return value;
-  } catch {
-    r.diagnostics.error(found.attribute.value.pos, `${r.what}: "${name}" must be an IPv${family} CIDR like ${family === 4 ? '100.64.0.0/24' : 'fd00:1::/64'}`);
-    return undefined;
-  }
+  const value = parseCidrText(found.value);
+  if (value?.family === family) return value;
+  r.diagnostics.error(found.attribute.value.pos, `${r.what}: "${name}" must be an IPv${family} CIDR like ${family === 4 ? '100.64.0.0/24' : 'fd00:1::/64'}`);
+  return undefined;
 }
 
 export function decodeDefaults(block: HclBlock | undefined, diagnostics: Diagnostics): DefaultsConfig {

@@ -11,7 +11,7 @@ import { BodyReader } from './body-reader.js';
 import { decodeGateway, decodeDefaults } from './gateway.js';
 import { decodePeers, decodeProfiles } from './peers.js';
 import type { Config, GatewayConfig, PeerDecl } from './model.js';
-import { addressEquals, cidrContains, formatAddress, nthAddress } from '../../netstack/wire/ip-address.js';
+import { hostIndex, parseCidrText } from './cidr.js';
 
 /** Top-level block types of POLICY.md that this build does not decode yet. */
 const NOT_YET_SUPPORTED = new Set(['endpoint', 'credential', 'approver', 'rule', 'tunnel']);
@@ -119,20 +119,21 @@ function labelless(block: HclBlock, diagnostics: Diagnostics): HclBlock {
 }
 
 function checkPeerAddresses(peers: PeerDecl[], gateway: GatewayConfig, diagnostics: Diagnostics): void {
-  const subnet = gateway.wireguard.subnet;
-  const network = nthAddress(subnet, 0n)!;
-  const appliance = nthAddress(subnet, 1n);
-  const seen: PeerDecl[] = [];
+  const subnet = parseCidrText(gateway.wireguard.subnet)!;
+  const broadcast = (1n << BigInt(32 - subnet.prefixLength)) - 1n;
+  const seen = new Map<bigint, PeerDecl>();
   for (const peer of peers) {
     if (!peer.address) continue;
-    const text = formatAddress(peer.address);
-    if (!cidrContains(subnet, peer.address)) {
-      diagnostics.error(peer.pos, `peer "${peer.name}": address ${text} is outside subnet_cidr`);
-    } else if (addressEquals(peer.address, network) || (appliance && addressEquals(peer.address, appliance))) {
-      diagnostics.error(peer.pos, `peer "${peer.name}": address ${text} is reserved (network or appliance address)`);
+    const host = hostIndex(subnet, peer.address);
+    if (host === undefined) {
+      diagnostics.error(peer.pos, `peer "${peer.name}": address ${peer.address} is outside subnet_cidr ${gateway.wireguard.subnet}`);
+      continue;
     }
-    const clash = seen.find((p) => p.address && addressEquals(p.address, peer.address!));
-    if (clash) diagnostics.error(peer.pos, `peer "${peer.name}": address ${text} is already used by peer "${clash.name}"`);
-    seen.push(peer);
+    if (host === 0n || host === 1n || host === broadcast) {
+      diagnostics.error(peer.pos, `peer "${peer.name}": address ${peer.address} is reserved (network, appliance or broadcast address)`);
+    }
+    const clash = seen.get(host);
+    if (clash) diagnostics.error(peer.pos, `peer "${peer.name}": address ${peer.address} is already used by peer "${clash.name}"`);
+    seen.set(host, peer);
   }
 }

@@ -2,15 +2,14 @@
  * The typed configuration that the rest of Bailiff reads. Produced only by load.ts from HCL; every
  * value here has been validated, defaults applied, and references resolved.
  */
-import type { Cidr } from '../../netstack/wire/ip-address.js';
 import type { Position } from './diagnostics.js';
 
 export interface WireguardSettings {
   listenPort: number;
-  /** IPv4 tunnel subnet: the appliance takes the first host address, peers get the rest. */
-  subnet: Cidr;
-  /** IPv6 tunnel subnet: same host numbers as in `subnet`. */
-  subnet6: Cidr;
+  /** IPv4 tunnel subnet (canonical CIDR text): the appliance takes host 1, peers get the rest. */
+  subnet: string;
+  /** IPv6 tunnel subnet (canonical CIDR text): same host numbers as in `subnet`. */
+  subnet6: string;
   /** host:port that client configs dial; undefined = this host's address at `listenPort`. */
   endpoint?: string;
   mtu: number;
@@ -34,8 +33,8 @@ export interface PeerDecl {
   name: string;
   publicKey: Uint8Array;
   publicKeyText: string;
-  /** Explicit tunnel address, or undefined to allocate one (kept in the state dir). */
-  address?: Uint8Array;
+  /** Explicit IPv4 tunnel address (canonical text), or undefined to allocate one (kept in the state dir). */
+  address?: string;
   profile: string;
   pos: Position;
 }

@@ -1,5 +1,5 @@
 /** `peer` and `profile` blocks (POLICY.md "peer and profile"). */
-import { parseAddress } from '../../netstack/wire/ip-address.js';
+import { isIPv4 } from 'node:net';
 import { BodyReader } from './body-reader.js';
 import type { Diagnostics } from './diagnostics.js';
 import type { HclBlock } from './hcl.js';
@@ -39,12 +39,11 @@ export function decodePeers(blocks: HclBlock[], diagnostics: Diagnostics): PeerD
       publicKey = decodeKey(key.value);
       if (!publicKey) diagnostics.error(key.attribute.value.pos, `${what}: "public_key" must be a base64 WireGuard key (44 characters)`);
     }
-    let address: Uint8Array | undefined;
+    let address: string | undefined;
     if (addressText) {
-      try {
-        address = parseAddress(addressText.value);
-        if (address.length !== 4) throw new Error();
-      } catch {
+      if (isIPv4(addressText.value)) {
+        address = addressText.value;
+      } else {
         diagnostics.error(addressText.attribute.value.pos, `${what}: "address" must be an IPv4 address inside subnet_cidr`);
       }
     }
