@@ -81,7 +81,7 @@ export async function loadConfigTexts(
     }
   }
   const profiles = decodeProfiles(top.blocks('profile'), diagnostics);
-  const peers = decodePeers(top.blocks('peer'), diagnostics);
+  const peers = decodePeers(top.blocks('peer'), diagnostics, new Set(profiles.map((p) => p.name)));
   top.finish();
 
   if (!gatewayBlock) {
@@ -90,13 +90,6 @@ export async function loadConfigTexts(
   const gateway = gatewayBlock ? decodeGateway(labelless(gatewayBlock, diagnostics), diagnostics, context.baseDir) : undefined;
   const defaults = decodeDefaults(defaultsBlocks[0] && labelless(defaultsBlocks[0], diagnostics), diagnostics);
 
-  // References: a peer's profile must exist, unless it is the implicit "default".
-  const profileNames = new Set(profiles.map((p) => p.name));
-  for (const peer of peers) {
-    if (peer.profile !== 'default' && !profileNames.has(peer.profile)) {
-      diagnostics.error(peer.pos, `peer "${peer.name}": profile "${peer.profile}" is not declared`);
-    }
-  }
   if (gateway) checkPeerAddresses(peers, gateway, diagnostics);
 
   const sorted = diagnostics.sorted(order);

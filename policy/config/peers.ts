@@ -23,16 +23,28 @@ function blockName(block: HclBlock, diagnostics: Diagnostics): string | undefine
   return value;
 }
 
-export function decodePeers(blocks: HclBlock[], diagnostics: Diagnostics): PeerDecl[] {
+export function decodePeers(blocks: HclBlock[], diagnostics: Diagnostics, profiles: ReadonlySet<string>): PeerDecl[] {
   const peers: PeerDecl[] = [];
+  const firstByName = new Map<string, HclBlock>();
   for (const block of blocks) {
     const name = blockName(block, diagnostics);
+    if (name !== undefined) {
+      const first = firstByName.get(name);
+      if (first) {
+        diagnostics.error(block.labels[0]!.pos, `peer "${name}" is declared twice (first at ${first.pos.file}:${first.pos.line}); names must be unique within a kind`);
+        continue;
+      }
+      firstByName.set(name, block);
+    }
     const what = `peer "${name ?? '?'}"`;
     const r = new BodyReader(block.body, diagnostics, what, block.pos);
     const key = r.stringValue('public_key');
     const addressText = r.stringValue('address');
     const profile = r.reference('profile', ['profile']);
     r.finish();
+    if (profile && profile.name !== 'default' && !profiles.has(profile.name)) {
+      diagnostics.error(profile.pos, `${what}: profile.${profile.name} is not declared`);
+    }
     if (!key) diagnostics.error(block.pos, `${what}: missing required field "public_key"`);
     let publicKey: Uint8Array | undefined;
     if (key) {
@@ -48,11 +60,6 @@ export function decodePeers(blocks: HclBlock[], diagnostics: Diagnostics): PeerD
       }
     }
     if (!name || !publicKey || !key) continue;
-    const duplicate = peers.find((p) => p.name === name);
-    if (duplicate) {
-      diagnostics.error(block.labels[0]!.pos, `peer "${name}" is declared twice (first at ${duplicate.pos.file}:${duplicate.pos.line}); names must be unique within a kind`);
-      continue;
-    }
     const sameKey = peers.find((p) => p.publicKeyText === key.value);
     if (sameKey) {
       diagnostics.error(key.attribute.value.pos, `${what}: public_key is already used by peer "${sameKey.name}"`);
