@@ -1,0 +1,280 @@
+/**
+ * The audit log: every decision the appliance makes is appended here, durably, before the request
+ * goes upstream (ARCHITECTURE "Data path" step 5). One writer process (the appliance) and any
+ * number of readers (`bailiff audit`, the dashboard) share one LMDB directory.
+ *
+ * append() resolves only after the record is committed and fsync'd; concurrent appends share one
+ * commit (group-commit.ts). Records are redacted (redact.ts), hash-chained (hash-chain.ts) and
+ * never rewritten: a later result is a new record that references the first (complete()).
+ */
+import { EventEmitter } from 'node:events';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { AuditError } from './errors.js';
+import { DEFAULT_MAX_BATCH, GroupCommitter, chainTip, type CommitStats } from './group-commit.js';
+import { normalizeInput, normalizeOutcome } from './normalize.js';
+import { pruneStep } from './retention.js';
+import { checkQuery, readChunk, startSeq, type AuditQuery } from './query.js';
+import { Redactor } from './redact.js';
+import {
+  AUDIT_FORMAT_VERSION, type AuditDraft, type AuditEntry, type AuditOutcome, type AuditRecordInput,
+} from './record.js';
+import { decodeEntry, openStore, readAnchor, readHead, type AuditStore, type ChainPoint } from './store.js';
+import { verifyStore, type VerifyOptions, type VerifyResult } from './verify.js';
+import { DEFAULT_POLL_MS, waitForAppend } from './wait-for-append.js';
+
+/** Larger than any JSON record the appliance should produce; caps memory per queued append. */
+export const MAX_RECORD_BYTES = 1 << 20;
+
+/** Records read per synchronous chunk by query()/follow() before giving the event loop a turn. */
+const READ_CHUNK = 512;
+
+const DEFAULT_PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+
+export interface AuditRetention {
+  /** Records older than this are removed (as a prefix, see retention.ts). */
+  maxAgeMs: number;
+  /** How often a writer prunes on its own; 0 disables the timer (call prune() yourself). Default 1 h. */
+  intervalMs?: number;
+}
+
+export interface AuditLogOptions {
+  dir: string;
+  clock?: () => Date;
+  retention?: AuditRetention;
+  /** Readers (`bailiff audit`) open read-only: they cannot append, prune, or create the log. */
+  readOnly?: boolean;
+  /** Most records per commit. 1 turns group commit off (one fsync per record; the bench baseline). */
+  maxBatch?: number;
+  /** Secret values to redact from the start (more with addSecrets()). */
+  secrets?: Iterable<string>;
+}
+
+export interface FollowOptions {
+  signal?: AbortSignal;
+  /** How often to look for records appended by another process. */
+  pollMs?: number;
+}
+
+export interface AuditLogStats extends CommitStats {
+  /** Appends waiting for a commit. */
+  pending: number;
+  /** Highest seq this handle has acknowledged (0 if none). */
+  acknowledgedSeq: number;
+}
+
+export class AuditLog {
+  readonly dir: string;
+  readonly #store: AuditStore;
+  readonly #clock: () => Date;
+  readonly #retention: AuditRetention | undefined;
+  readonly #redactor = new Redactor();
+  readonly #committer: GroupCommitter;
+  readonly #events = new EventEmitter();
+  #acknowledged: ChainPoint | null = null;
+  #pruneTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  private constructor(options: AuditLogOptions, store: AuditStore) {
+    this.dir = options.dir;
+    this.#store = store;
+    this.#clock = options.clock ?? (() => new Date());
+    this.#retention = options.retention;
+    if (options.secrets) this.#redactor.add(options.secrets);
+    this.#events.setMaxListeners(0); // every follower waits on 'commit'
+    this.#committer = new GroupCommitter(store, {
+      maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
+      onCommit: (entries) => {
+        const last = entries[entries.length - 1];
+        if (last) this.#acknowledged = { seq: last.seq, hash: last.hash };
+        this.#events.emit('commit', entries);
+      },
+    });
+  }
+
+  static async open(options: AuditLogOptions): Promise<AuditLog> {
+    const { maxBatch, retention } = options;
+    if (maxBatch !== undefined && (!Number.isSafeInteger(maxBatch) || maxBatch < 1)) {
+      throw new AuditError('AUDIT_BAD_OPTION', 'maxBatch must be a positive integer');
+    }
+    if (retention !== undefined && !(retention.maxAgeMs > 0)) {
+      throw new AuditError('AUDIT_BAD_OPTION', 'retention.maxAgeMs must be positive');
+    }
+    const log = new AuditLog(options, openStore(options.dir, options.readOnly === true));
+    if (retention && !options.readOnly) {
+      await log.prune();
+      const every = retention.intervalMs ?? DEFAULT_PRUNE_INTERVAL_MS;
+      if (every > 0) {
+        // Failures are retried at the next tick; unref so a forgotten close() does not hang exit.
+        log.#pruneTimer = setInterval(() => void log.prune().catch(() => undefined), every).unref();
+      }
+    }
+    return log;
+  }
+
+  get readOnly(): boolean {
+    return this.#store.readOnly;
+  }
+
+  /** Registers secret values; from now on they are replaced by [REDACTED] in every record. */
+  addSecrets(secrets: Iterable<string>): void {
+    this.#redactor.add(secrets);
+  }
+
+  /**
+   * Appends a record. Resolves once it is durable (committed and fsync'd) with the stored entry;
+   * rejects with an AuditError (AUDIT_BAD_RECORD, AUDIT_WRITE_FAILED, ...) otherwise, in which
+   * case the caller must treat the request as not logged, i.e. deny it.
+   */
+  append(record: AuditRecordInput): Promise<AuditEntry> {
+    try {
+      this.#writable();
+      const body = normalizeInput(record, (s) => this.#redactor.apply(s));
+      return this.#submit(body as unknown as AuditRecordInput, undefined);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  /**
+   * Logs what became known after forwarding the request of record `seq`, as a new record
+   * referencing it (the chain is append-only). It repeats the peer/endpoint/connection of the
+   * original so filters by peer find it.
+   */
+  complete(seq: number, outcome: AuditOutcome): Promise<AuditEntry> {
+    try {
+      this.#writable();
+      const normalized = normalizeOutcome(outcome, (s) => this.#redactor.apply(s)) as AuditOutcome;
+      const head = readHead(this.#store);
+      const headSeq = head !== null && head !== 'bad' ? head.seq : 0;
+      if (!Number.isSafeInteger(seq) || seq < 1 || seq > headSeq) {
+        throw new AuditError('AUDIT_UNKNOWN_SEQ', `no record ${seq} to complete`);
+      }
+      const text = this.#store.records.get(seq);
+      const original = text === undefined ? undefined : decodeEntry(text);
+      // A record already removed by retention still gets its completion, without the copied fields.
+      const anchor = readAnchor(this.#store);
+      const pruned = anchor !== null && anchor !== 'bad' && seq <= anchor.seq;
+      if (!original && !pruned) throw new AuditError('AUDIT_UNKNOWN_SEQ', `record ${seq} is missing or unreadable`);
+      const copied: Partial<AuditRecordInput> = { kind: original?.kind ?? 'system' };
+      for (const field of ['connectionId', 'peer', 'peerAddress', 'profile', 'endpoint', 'credential'] as const) {
+        if (original?.[field] !== undefined) copied[field] = original[field];
+      }
+      return this.#submit(copied as AuditRecordInput, { completes: seq, outcome: normalized });
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  #writable(): void {
+    if (this.#closed) throw new AuditError('AUDIT_CLOSED', 'audit log is closed');
+    if (this.#store.readOnly) throw new AuditError('AUDIT_READ_ONLY', 'audit log was opened read-only');
+  }
+
+  #submit(body: AuditRecordInput, completion: { completes: number; outcome: AuditOutcome } | undefined): Promise<AuditEntry> {
+    // time is taken at the call, not at commit: it is when the event happened.
+    const draft: AuditDraft = { ...body, ...completion, v: AUDIT_FORMAT_VERSION, time: this.#clock().toISOString() };
+    // Cheap upper bound check before queueing; the exact stored size adds only seq and hashes.
+    const size = Buffer.byteLength(JSON.stringify(draft));
+    if (size > MAX_RECORD_BYTES) {
+      throw new AuditError('AUDIT_RECORD_TOO_LARGE', `record is ${size} bytes, limit ${MAX_RECORD_BYTES}`);
+    }
+    return this.#committer.submit(draft);
+  }
+
+  /** Checks the whole chain, plus that every record this handle acknowledged is still there. */
+  async verify(options: VerifyOptions = {}): Promise<VerifyResult> {
+    this.#open();
+    const expect = options.expect ?? this.#acknowledged ?? undefined;
+    return verifyStore(this.#store, expect ? { expect } : {});
+  }
+
+  /** Matching records in seq order. */
+  async *query(query: AuditQuery = {}): AsyncGenerator<AuditEntry> {
+    checkQuery(query);
+    this.#open();
+    let remaining = query.limit ?? Number.POSITIVE_INFINITY;
+    if (remaining === 0) return;
+    const cursor = { next: startSeq(this.#store, query) };
+    while (!this.#closed) {
+      const { entries, scanned } = readChunk(this.#store, query, cursor, READ_CHUNK);
+      for (const entry of entries) {
+        yield entry;
+        if (--remaining === 0) return;
+      }
+      if (scanned < READ_CHUNK) return;
+      await nextTurn(); // a long scan must not starve the data path
+    }
+  }
+
+  /**
+   * Matching records from the start of the query, then new ones as they are appended, until the
+   * signal aborts or the log is closed. In the writer's process it wakes on each commit; in
+   * another process it polls every `pollMs` (default 250 ms).
+   */
+  async *follow(query: AuditQuery = {}, options: FollowOptions = {}): AsyncGenerator<AuditEntry> {
+    checkQuery(query);
+    this.#open();
+    const { signal } = options;
+    const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
+    let remaining = query.limit ?? Number.POSITIVE_INFINITY;
+    const cursor = { next: startSeq(this.#store, query) };
+    while (remaining > 0 && !signal?.aborted && !this.#closed) {
+      const { entries, scanned } = readChunk(this.#store, query, cursor, READ_CHUNK);
+      for (const entry of entries) {
+        yield entry;
+        if (--remaining === 0 || signal?.aborted) return;
+      }
+      if (scanned === READ_CHUNK) {
+        await nextTurn();
+        continue;
+      }
+      await waitForAppend(this.#events, pollMs, signal);
+    }
+  }
+
+  /** Removes records older than retention.maxAgeMs. A no-op without retention. */
+  async prune(): Promise<{ deleted: number }> {
+    if (!this.#retention) return { deleted: 0 };
+    this.#writable();
+    const cutoff = this.#clock().getTime() - this.#retention.maxAgeMs;
+    let deleted = 0;
+    for (;;) {
+      const step = await this.#store.env.transaction(() => pruneStep(this.#store, cutoff));
+      deleted += step.deleted;
+      if (step.finished) break;
+    }
+    if (deleted > 0) await this.#store.env.flushed;
+    return { deleted };
+  }
+
+  /** The record at seq, if present and readable. */
+  get(seq: number): AuditEntry | undefined {
+    this.#open();
+    const text = this.#store.records.get(seq);
+    return text === undefined ? undefined : decodeEntry(text);
+  }
+
+  /** Where the next record will chain from: the newest durable record, or seq 0 and the genesis hash. */
+  head(): ChainPoint {
+    this.#open();
+    return chainTip(this.#store);
+  }
+
+  stats(): AuditLogStats {
+    return { ...this.#committer.stats(), pending: this.#committer.pending, acknowledgedSeq: this.#acknowledged?.seq ?? 0 };
+  }
+
+  /** Waits for queued appends to finish, stops followers and the prune timer, closes LMDB. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#pruneTimer);
+    await this.#committer.idle();
+    this.#events.emit('close');
+    await this.#store.env.close();
+  }
+
+  #open(): void {
+    if (this.#closed) throw new AuditError('AUDIT_CLOSED', 'audit log is closed');
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Turns what a caller gives to append()/complete() into the exact JSON that will be hashed and
+ * stored: every string redacted, undefined fields dropped, Dates as ISO strings, bigints as
+ * decimal strings. Anything that has no faithful JSON form (NaN, functions, class instances,
+ * cycles) is refused with AUDIT_BAD_RECORD rather than silently changed, because the stored
+ * record must say exactly what the caller meant.
+ */
+import { AuditError } from './errors.js';
+import {
+  AUDIT_KINDS, AUDIT_VERDICTS, INPUT_FIELDS, OUTCOME_FIELDS,
+  type AuditOutcome, type AuditRecordInput, type JsonObject, type JsonValue,
+} from './record.js';
+
+/** Deep enough for any facts object; stops runaway or cyclic structures. */
+const MAX_DEPTH = 32;
+
+type StringMapper = (value: string) => string;
+
+function bad(path: string, message: string): AuditError {
+  return new AuditError('AUDIT_BAD_RECORD', `${path}: ${message}`);
+}
+
+export function toJson(value: unknown, mapString: StringMapper, path = '$', depth = 0): JsonValue {
+  if (depth > MAX_DEPTH) throw bad(path, `nested deeper than ${MAX_DEPTH}`);
+  switch (typeof value) {
+    case 'string':
+      return mapString(value);
+    case 'boolean':
+      return value;
+    case 'number':
+      if (!Number.isFinite(value)) throw bad(path, `number ${value} has no JSON form`);
+      return value;
+    case 'bigint':
+      return value.toString();
+    case 'object': {
+      if (value === null) return null;
+      if (value instanceof Date) {
+        if (Number.isNaN(value.getTime())) throw bad(path, 'invalid Date');
+        return value.toISOString();
+      }
+      if (Array.isArray(value)) {
+        return value.map((item, i) => {
+          if (item === undefined) throw bad(`${path}[${i}]`, 'undefined in an array');
+          return toJson(item, mapString, `${path}[${i}]`, depth + 1);
+        });
+      }
+      const proto = Object.getPrototypeOf(value) as unknown;
+      if (proto !== Object.prototype && proto !== null) throw bad(path, 'not a plain object');
+      const out: JsonObject = {};
+      for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+        if (item === undefined) continue;
+        out[mapString(key)] = toJson(item, mapString, `${path}.${key}`, depth + 1);
+      }
+      return out;
+    }
+    default:
+      throw bad(path, `${typeof value} has no JSON form`);
+  }
+}
+
+function checkString(record: JsonObject, field: string): void {
+  const value = record[field];
+  if (value !== undefined && typeof value !== 'string') throw bad(`$.${field}`, 'must be a string');
+}
+
+/** Validates and normalises an append() input; returns the JSON body without log-owned fields. */
+export function normalizeInput(input: AuditRecordInput, mapString: StringMapper): JsonObject {
+  if (typeof input !== 'object' || input === null) throw bad('$', 'record must be an object');
+  for (const key of Object.keys(input)) {
+    if (!INPUT_FIELDS.has(key)) throw bad(`$.${key}`, 'unknown or log-owned field');
+  }
+  if (!(AUDIT_KINDS as readonly string[]).includes(input.kind)) {
+    throw bad('$.kind', `must be one of ${AUDIT_KINDS.join(', ')}`);
+  }
+  if (input.verdict !== undefined && !(AUDIT_VERDICTS as readonly string[]).includes(input.verdict)) {
+    throw bad('$.verdict', `must be one of ${AUDIT_VERDICTS.join(', ')}`);
+  }
+  const record = toJson(input, mapString) as JsonObject;
+  for (const field of ['connectionId', 'peer', 'peerAddress', 'profile', 'endpoint', 'credential',
+    'rule', 'reason', 'reasonCode', 'message']) {
+    checkString(record, field);
+  }
+  for (const field of ['facts', 'detail', 'timings', 'upstream']) {
+    const value = record[field];
+    if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
+      throw bad(`$.${field}`, 'must be an object');
+    }
+  }
+  if (record.approvers !== undefined && !Array.isArray(record.approvers)) throw bad('$.approvers', 'must be an array');
+  return record;
+}
+
+/** Validates and normalises a complete() outcome. */
+export function normalizeOutcome(outcome: AuditOutcome, mapString: StringMapper): JsonObject {
+  if (typeof outcome !== 'object' || outcome === null) throw bad('$.outcome', 'must be an object');
+  for (const key of Object.keys(outcome)) {
+    if (!OUTCOME_FIELDS.has(key)) throw bad(`$.outcome.${key}`, 'unknown field');
+  }
+  const out = toJson(outcome, mapString, '$.outcome') as JsonObject;
+  for (const field of ['status', 'rows', 'bytesIn', 'bytesOut', 'durationMs']) {
+    const value = out[field];
+    if (value !== undefined && typeof value !== 'number') throw bad(`$.outcome.${field}`, 'must be a number');
+  }
+  return out;
+}

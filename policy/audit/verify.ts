@@ -1,0 +1,133 @@
+/**
+ * Chain verification: walks every stored record in key order and checks that
+ *  - each value parses as an entry and is stored under its own seq        (AUDIT_BAD_RECORD, AUDIT_SEQ_MISMATCH)
+ *  - seqs are consecutive from the retention anchor (or 1)                (AUDIT_GAP)
+ *  - each record's hash matches its content                               (AUDIT_HASH_MISMATCH)
+ *  - each prevHash is the previous record's hash (or anchor / genesis)    (AUDIT_CHAIN_BROKEN)
+ *  - the stored head and any externally known head are present             (AUDIT_TRUNCATED, AUDIT_BAD_HEAD)
+ *
+ * The hash chain alone cannot see a cut tail; the head pointer (written in the same transaction
+ * as the records) catches a naive cut, and an acknowledged seq/hash known outside the database
+ * (the writer's own memory, a checkpoint an operator saved) catches one that also rewrote the head.
+ * Records never acknowledged (a crash before their commit) are simply absent and not a problem.
+ */
+import { hashRecord, GENESIS_HASH } from './hash-chain.js';
+import type { JsonObject } from './record.js';
+import { decodeEntry, readAnchor, readHead, type AuditStore, type ChainPoint } from './store.js';
+
+export type VerifyProblemCode =
+  | 'AUDIT_HASH_MISMATCH'
+  | 'AUDIT_CHAIN_BROKEN'
+  | 'AUDIT_GAP'
+  | 'AUDIT_SEQ_MISMATCH'
+  | 'AUDIT_BAD_RECORD'
+  | 'AUDIT_TRUNCATED'
+  | 'AUDIT_BAD_HEAD'
+  | 'AUDIT_BAD_ANCHOR'
+  | 'AUDIT_TOO_MANY_PROBLEMS';
+
+export interface VerifyProblem {
+  seq: number;
+  code: VerifyProblemCode;
+  message: string;
+}
+
+export type VerifyResult =
+  | { ok: true; count: number; lastSeq: number; lastHash: string }
+  | { ok: false; count: number; problems: VerifyProblem[] };
+
+export interface VerifyOptions {
+  /** A record known to have been acknowledged (e.g. a saved checkpoint); it must be in the log. */
+  expect?: { seq: number; hash?: string };
+}
+
+/** A corrupt log of millions of records should not produce millions of problem objects. */
+const MAX_PROBLEMS = 1000;
+
+export function verifyStore(store: AuditStore, options: VerifyOptions = {}): VerifyResult {
+  const problems: VerifyProblem[] = [];
+  const report = (seq: number, code: VerifyProblemCode, message: string): void => {
+    if (problems.length < MAX_PROBLEMS) problems.push({ seq, code, message });
+    else if (problems.length === MAX_PROBLEMS) {
+      problems.push({ seq, code: 'AUDIT_TOO_MANY_PROBLEMS', message: `stopped listing after ${MAX_PROBLEMS} problems` });
+    }
+  };
+
+  const anchor = readAnchor(store);
+  let expectedSeq = 1;
+  let prevHash: string | null = GENESIS_HASH;
+  if (anchor === 'bad') {
+    report(0, 'AUDIT_BAD_ANCHOR', 'retention anchor is malformed');
+    prevHash = null; // unknown: the first record's link cannot be checked
+    expectedSeq = -1;
+  } else if (anchor !== null) {
+    expectedSeq = anchor.seq + 1;
+    prevHash = anchor.hash;
+  }
+
+  let count = 0;
+  let last: ChainPoint | null = anchor !== null && anchor !== 'bad' ? { seq: anchor.seq, hash: anchor.hash } : { seq: 0, hash: GENESIS_HASH };
+  const seen = new Map<number, string>(); // only for options.expect: seq -> hash
+  const expect = options.expect;
+
+  // One snapshot for the whole walk, so a concurrent append or prune cannot show a false gap.
+  for (const { key, value } of store.records.getRange({ snapshot: true })) {
+    count += 1;
+    const entry = typeof value === 'string' ? decodeEntry(value) : undefined;
+    if (!entry) {
+      report(key, 'AUDIT_BAD_RECORD', `record under key ${key} is not a valid entry`);
+      expectedSeq = key + 1;
+      prevHash = null;
+      last = null;
+      continue;
+    }
+    if (entry.seq !== key) {
+      report(key, 'AUDIT_SEQ_MISMATCH', `key ${key} holds record seq ${entry.seq} (moved or reordered)`);
+    }
+    if (expectedSeq !== -1 && key > expectedSeq) {
+      const missing = key - expectedSeq === 1 ? `${expectedSeq}` : `${expectedSeq}..${key - 1}`;
+      report(expectedSeq, 'AUDIT_GAP', `record(s) ${missing} missing`);
+    } else if (prevHash !== null && entry.prevHash !== prevHash) {
+      // Only reported when there is no gap: after a gap the link cannot match anyway.
+      report(key, 'AUDIT_CHAIN_BROKEN', `prevHash does not match the hash of record ${key - 1}`);
+    }
+    const actual = hashRecord(entry as unknown as JsonObject);
+    if (actual !== entry.hash) report(key, 'AUDIT_HASH_MISMATCH', `content does not match its hash (edited)`);
+    if (expect && expect.seq === key) seen.set(key, entry.hash);
+    expectedSeq = key + 1;
+    // Chain on the stored hash: one edited record is one problem, not one per following record.
+    prevHash = entry.hash;
+    last = { seq: key, hash: entry.hash };
+  }
+
+  const head = readHead(store);
+  const lastSeq = last?.seq ?? expectedSeq - 1;
+  if (head === 'bad') {
+    report(lastSeq, 'AUDIT_BAD_HEAD', 'head pointer is malformed');
+  } else if (head === null) {
+    if (count > 0) report(lastSeq, 'AUDIT_BAD_HEAD', 'head pointer missing although records exist');
+  } else if (head.seq > lastSeq) {
+    const cut = head.seq - lastSeq === 1 ? `${head.seq}` : `${lastSeq + 1}..${head.seq}`;
+    report(lastSeq + 1, 'AUDIT_TRUNCATED', `acknowledged record(s) ${cut} missing at the end`);
+  } else if (head.seq < lastSeq) {
+    report(head.seq + 1, 'AUDIT_BAD_HEAD', `records after the head pointer (head ${head.seq}, last ${lastSeq})`);
+  } else if (last !== null && head.hash !== last.hash) {
+    report(lastSeq, 'AUDIT_BAD_HEAD', 'head pointer hash does not match the last record');
+  }
+
+  if (expect) {
+    if (expect.seq > lastSeq) {
+      if (!problems.some((p) => p.code === 'AUDIT_TRUNCATED')) {
+        report(lastSeq + 1, 'AUDIT_TRUNCATED', `acknowledged record ${expect.seq} is beyond the end of the log (${lastSeq})`);
+      }
+    } else if (expect.hash !== undefined) {
+      const hash = seen.get(expect.seq);
+      if (hash !== undefined && hash !== expect.hash) {
+        report(expect.seq, 'AUDIT_HASH_MISMATCH', `record ${expect.seq} differs from the acknowledged one`);
+      }
+    }
+  }
+
+  if (problems.length > 0) return { ok: false, count, problems };
+  return { ok: true, count, lastSeq, lastHash: last?.hash ?? GENESIS_HASH };
+}
