@@ -1,0 +1,51 @@
+/** The appliance as a real process (the CLI), for end-to-end tests. */
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run, start, type Running } from './processes.js';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const MAIN = join(ROOT, 'appliance/main.ts');
+
+export function bailiffArgs(args: string[]): string[] {
+  return ['--import', 'tsx', MAIN, ...args];
+}
+
+/** Run a bailiff CLI command to completion. */
+export function bailiff(args: string[], options: { allowFail?: boolean; cwd?: string } = {}) {
+  return run(process.execPath, bailiffArgs(args), { timeoutMs: 60_000, ...(options.allowFail ? { allowFail: true } : {}) });
+}
+
+export async function startAppliance(configPath: string): Promise<Running & { metricsUrl: string }> {
+  const proc = start(process.execPath, bailiffArgs(['run', '--config', configPath]), { cwd: ROOT });
+  const m = await proc.waitFor(/metrics (http:\/\/\S+)\/metrics/, 30_000);
+  return Object.assign(proc, { metricsUrl: m[1]! });
+}
+
+export async function counters(metricsUrl: string): Promise<Record<string, number>> {
+  const res = await fetch(`${metricsUrl}/api/counters`);
+  return (await res.json()) as Record<string, number>;
+}
+
+export function freeTcpPort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+export function freeUdpPort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const socket = createSocket('udp4');
+    socket.once('error', reject);
+    socket.bind(0, '0.0.0.0', () => {
+      const port = socket.address().port;
+      socket.close(() => resolvePort(port));
+    });
+  });
+}

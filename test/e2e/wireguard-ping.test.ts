@@ -1,0 +1,143 @@
+/**
+ * End to end with a real agent: wireguard-go in a network namespace, configured from the file
+ * `bailiff peer add` wrote, pings the appliance over IPv4 and IPv6. An unknown key gets no answer
+ * at all; a captured data packet sent again is dropped and counted as a replay.
+ */
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { AgentNetns, udpPayloadsFromPcap } from './harness/agent-netns.js';
+import { bailiff, counters, freeTcpPort, freeUdpPort, startAppliance } from './harness/appliance.js';
+import { run, sleep, start, type Running } from './harness/processes.js';
+import { requireTools } from './harness/requirements.js';
+
+const TAG = String(process.pid % 100000);
+const NET = 16 + (process.pid % 200); // 198.18.<NET>.0/30 and .4/30 for this run
+const SUBNET = `100.64.${NET}.0/24`;
+const APPLIANCE_V4 = `100.64.${NET}.1`;
+
+let work: string;
+let configPath: string;
+let appliance: (Running & { metricsUrl: string }) | undefined;
+let agent: AgentNetns | undefined;
+let stranger: AgentNetns | undefined;
+let applianceV6 = '';
+
+before(async () => {
+  requireTools(['wireguard-go', 'wg', 'wg-quick', 'ip', 'ping', 'tcpdump']);
+  work = mkdtempSync(join(tmpdir(), 'bailiff-e2e-wg-'));
+  const port = await freeUdpPort();
+  const metricsPort = await freeTcpPort();
+  configPath = join(work, 'policy.hcl');
+  writeFileSync(configPath, `gateway {
+  state_dir        = "./state"
+  dashboard_listen = "127.0.0.1:${metricsPort}"
+  wireguard {
+    listen_port = ${port}
+    subnet_cidr = "${SUBNET}"
+    endpoint    = "198.18.${NET}.1:${port}"
+  }
+}
+`);
+  agent = new AgentNetns({ tag: `a${TAG}`.slice(0, 6), rootAddress: `198.18.${NET}.1`, nsAddress: `198.18.${NET}.2`, workDir: work });
+  stranger = new AgentNetns({ tag: `s${TAG}`.slice(0, 6), rootAddress: `198.18.${NET}.5`, nsAddress: `198.18.${NET}.6`, workDir: work });
+  await agent.create();
+  await stranger.create();
+});
+
+after(async () => {
+  await appliance?.stop();
+  await agent?.destroy();
+  await stranger?.destroy();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+test('peer add writes a client file that wireguard-go accepts; the appliance answers ping over v4 and v6', async () => {
+  const added = await bailiff(['peer', 'add', 'agent', '--config', configPath, '--out', join(work, 'agent.conf')]);
+  assert.match(added.stdout, new RegExp(`peer "agent" added: tunnel address 100\\.64\\.${NET}\\.2, `));
+  appliance = await startAppliance(configPath);
+  applianceV6 = (await (await fetch(`${appliance.metricsUrl}/api/status`)).json() as { addresses: string[] }).addresses[1]!;
+
+  const { addresses } = await agent!.startWireguard(join(work, 'agent.conf'));
+  assert.deepEqual(addresses.length, 2);
+  const v4 = await agent!.exec('ping', ['-c', '3', '-i', '0.2', '-W', '3', APPLIANCE_V4], { timeoutMs: 20_000, allowFail: true });
+  assert.equal(v4.code, 0, `ping ${APPLIANCE_V4} failed:\n${v4.stdout}${v4.stderr}\nappliance:\n${appliance.output()}`);
+  assert.match(v4.stdout, /3 packets transmitted, 3 received/);
+  const v6 = await agent!.exec('ping', ['-6', '-c', '3', '-i', '0.2', '-W', '3', applianceV6], { timeoutMs: 20_000, allowFail: true });
+  assert.equal(v6.code, 0, `ping ${applianceV6} failed:\n${v6.stdout}${v6.stderr}`);
+  assert.match(v6.stdout, /3 packets transmitted, 3 received/);
+});
+
+test('a peer added while the appliance runs is accepted without a restart', async () => {
+  assert.ok(appliance, 'appliance not started by the previous test');
+  const extra = new AgentNetns({ tag: `l${TAG}`.slice(0, 6), rootAddress: `198.18.${NET}.9`, nsAddress: `198.18.${NET}.10`, workDir: work });
+  try {
+    await extra.create();
+    await bailiff(['peer', 'add', 'late', '--config', configPath, '--out', join(work, 'late.conf')]);
+    await appliance.waitFor(/peer ready peer=late/, 10_000);
+    await extra.startWireguard(join(work, 'late.conf'));
+    const r = await extra.exec('ping', ['-c', '2', '-i', '0.2', '-W', '3', APPLIANCE_V4], { timeoutMs: 20_000, allowFail: true });
+    assert.equal(r.code, 0, `${r.stdout}${r.stderr}`);
+  } finally {
+    await extra.destroy();
+  }
+});
+
+test('an unknown key gets no answer at all, and is counted', async () => {
+  assert.ok(appliance);
+  const keys = await bailiff(['keygen']);
+  const privateKey = keys.stdout.match(/PrivateKey = (\S+)/)![1]!;
+  const server = (await (await fetch(`${appliance.metricsUrl}/api/status`)).json() as { publicKey: string; listenPort: number });
+  const conf = join(work, 'stranger.conf');
+  writeFileSync(conf, `[Interface]\nPrivateKey = ${privateKey}\nAddress = 100.64.${NET}.77/32\n\n[Peer]\nPublicKey = ${server.publicKey}\nEndpoint = 198.18.${NET}.5:${server.listenPort}\nAllowedIPs = ${SUBNET}\n`, { mode: 0o600 });
+  const before = await counters(appliance.metricsUrl);
+  const pcap = join(work, 'stranger.pcap');
+  const capture = stranger!.spawn('tcpdump', ['-i', stranger!.vethNs, '-n', '-U', '-w', pcap, 'udp and src host', `198.18.${NET}.5`]);
+  await capture.waitFor(/listening on/, 10_000);
+  try {
+    await stranger!.startWireguard(conf);
+    const r = await stranger!.exec('ping', ['-c', '3', '-i', '0.5', '-W', '2', APPLIANCE_V4], { timeoutMs: 20_000, allowFail: true });
+    assert.notEqual(r.code, 0, 'an unknown peer must not get ping replies');
+    assert.match(r.stdout, /3 packets transmitted, 0 received/);
+  } finally {
+    await sleep(300);
+    await capture.stop('SIGINT');
+  }
+  assert.equal(udpPayloadsFromPcap(pcap).length, 0, 'the appliance sent something to an unknown peer');
+  const afterCounts = await counters(appliance.metricsUrl);
+  const dropped = (name: string) => (afterCounts[name] ?? 0) - (before[name] ?? 0);
+  assert.ok(dropped('wg.unknown_peer') >= 1, `expected wg.unknown_peer drops, got ${JSON.stringify(afterCounts)}`);
+});
+
+test('a replayed data packet is dropped and counted', async () => {
+  assert.ok(appliance);
+  const server = (await (await fetch(`${appliance.metricsUrl}/api/status`)).json() as { listenPort: number });
+  const pcap = join(work, 'agent.pcap');
+  const capture: Running = start('tcpdump', ['-i', agent!.vethRoot, '-n', '-U', '-w', pcap, `udp and dst port ${server.listenPort} and src host 198.18.${NET}.2`]);
+  await capture.waitFor(/listening on/, 10_000);
+  try {
+    const r = await agent!.exec('ping', ['-c', '2', '-i', '0.2', '-W', '3', APPLIANCE_V4], { timeoutMs: 20_000, allowFail: true });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+  } finally {
+    await sleep(300);
+    await capture.stop('SIGINT');
+  }
+  // A transport data message (type 4) big enough to hold a ping: not a keepalive.
+  const data = udpPayloadsFromPcap(pcap).filter((p) => p.payload[0] === 4 && p.payload.length > 32 + 16);
+  assert.ok(data.length > 0, 'captured no data packet');
+  const packet = data[0]!.payload;
+
+  const before = await counters(appliance.metricsUrl);
+  const script = `const s=require('dgram').createSocket('udp4');s.send(Buffer.from('${packet.toString('hex')}','hex'),${server.listenPort},'198.18.${NET}.1',()=>s.close());`;
+  await agent!.exec(process.execPath, ['-e', script], { timeoutMs: 10_000 });
+  let afterCounts = before;
+  for (let i = 0; i < 40 && (afterCounts['wg.replay'] ?? 0) === (before['wg.replay'] ?? 0); i++) {
+    await sleep(50);
+    afterCounts = await counters(appliance.metricsUrl);
+  }
+  assert.equal((afterCounts['wg.replay'] ?? 0) - (before['wg.replay'] ?? 0), 1, JSON.stringify(afterCounts));
+  assert.equal(afterCounts['icmp.echo_reply'] ?? 0, before['icmp.echo_reply'] ?? 0, 'the replayed ping was answered');
+  await run('true', []);
+});
