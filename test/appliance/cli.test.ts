@@ -1,0 +1,145 @@
+import { strict as assert } from 'node:assert';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { main, type CliIo } from '../../appliance/cli.js';
+import { loadConfig } from '../../policy/config/load.js';
+import { publicKeyFromPrivate } from '../../netstack/wireguard/keys.js';
+
+let dir: string;
+
+function io(): CliIo & { out: string; err: string } {
+  const captured = {
+    out: '',
+    err: '',
+    stdout: (t: string) => { captured.out += t; },
+    stderr: (t: string) => { captured.err += t; },
+    cwd: dir,
+    env: {},
+  };
+  return captured;
+}
+
+const POLICY = `gateway {
+  state_dir = "./state"
+  wireguard {
+    listen_port = 51111
+    subnet_cidr = "100.64.9.0/29"
+    endpoint    = "gw.test:51111"
+  }
+}
+profile "ops" {
+  credentials = []
+}
+`;
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'bailiff-cli-'));
+  writeFileSync(join(dir, 'policy.hcl'), POLICY);
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('keygen prints a matching key pair', async () => {
+  const c = io();
+  assert.equal(await main(['keygen'], c), 0);
+  const priv = c.out.match(/^PrivateKey = (\S+)$/m)![1]!;
+  const pub = c.out.match(/^PublicKey {2}= (\S+)$/m)![1]!;
+  assert.equal(Buffer.from(publicKeyFromPrivate(Buffer.from(priv, 'base64'))).toString('base64'), pub);
+});
+
+test('peer add records the peer, allocates addresses and writes a wg-quick file', async () => {
+  const c = io();
+  assert.equal(await main(['peer', 'add', 'oncall', '--config', 'policy.hcl', '--profile', 'ops'], c), 0, c.err);
+  assert.match(c.out, /peer "oncall" added: tunnel address 100\.64\.9\.2, fd62:6169:6c69:6666::2/);
+  const file = join(dir, 'oncall.conf');
+  assert.equal(statSync(file).mode & 0o777, 0o600, 'the client file holds a private key');
+  const text = readFileSync(file, 'utf8');
+  const field = (name: string) => text.match(new RegExp(`^${name} = (.+)$`, 'm'))?.[1];
+  assert.equal(field('Address'), '100.64.9.2/32, fd62:6169:6c69:6666::2/128');
+  assert.equal(field('DNS'), '100.64.9.1, fd62:6169:6c69:6666::1');
+  assert.equal(field('Endpoint'), 'gw.test:51111');
+  assert.equal(field('AllowedIPs'), '100.64.9.0/29, fd62:6169:6c69:6666::/64, 100.127.0.0/16, fd62:6169:6c69:7669::/64');
+  assert.equal(field('PersistentKeepalive'), '25');
+
+  const loaded = await loadConfig(join(dir, 'policy.hcl'));
+  assert.deepEqual(loaded.diagnostics, []);
+  const peer = loaded.config!.peers.find((p) => p.name === 'oncall')!;
+  assert.equal(peer.address, '100.64.9.2');
+  assert.equal(peer.profile, 'ops');
+  // The appliance keeps the public half; the private half exists only in the client file.
+  const priv = Buffer.from(field('PrivateKey')!, 'base64');
+  assert.equal(Buffer.from(publicKeyFromPrivate(priv)).toString('base64'), peer.publicKeyText);
+  assert.ok(!readFileSync(join(dir, 'policy.hcl'), 'utf8').includes(field('PrivateKey')!));
+  // The server key was created 0600 in a 0700 state dir; the client file names its public half.
+  assert.equal(statSync(join(dir, 'state')).mode & 0o777, 0o700);
+  const serverKey = Buffer.from(readFileSync(join(dir, 'state', 'wireguard.key'), 'utf8').trim(), 'base64');
+  assert.equal(field('PublicKey'), Buffer.from(publicKeyFromPrivate(serverKey)).toString('base64'));
+});
+
+test('peer add refuses duplicates, bad names, unknown profiles and a full subnet', async () => {
+  let c = io();
+  assert.equal(await main(['peer', 'add', 'oncall', '--config', 'policy.hcl', '--out', 'x.conf'], c), 2);
+  assert.match(c.err, /peer "oncall" already exists/);
+  c = io();
+  assert.equal(await main(['peer', 'add', 'bad name', '--config', 'policy.hcl', '--out', 'y.conf'], c), 2);
+  assert.match(c.err, /must be 1-63 letters/);
+  c = io();
+  assert.equal(await main(['peer', 'add', 'p1', '--config', 'policy.hcl', '--profile', 'nope'], c), 2);
+  assert.match(c.err, /profile "nope" is not declared/);
+  assert.ok(!existsSync(join(dir, 'p1.conf')));
+  // A /29 has hosts .1-.6: the appliance has .1, oncall .2, so four more fit.
+  for (const name of ['p2', 'p3', 'p4', 'p5']) {
+    c = io();
+    assert.equal(await main(['peer', 'add', name, '--config', 'policy.hcl'], c), 0, c.err);
+  }
+  c = io();
+  assert.equal(await main(['peer', 'add', 'p6', '--config', 'policy.hcl'], c), 2);
+  assert.match(c.err, /no free tunnel address/);
+});
+
+test('peer add --qr prints a QR code of the client file', async () => {
+  writeFileSync(join(dir, 'qr.hcl'), POLICY.replace('./state', './state-qr'));
+  const c = io();
+  assert.equal(await main(['peer', 'add', 'phone', '--config', 'qr.hcl', '--out', 'phone.conf', '--qr'], c), 0, c.err);
+  assert.ok(c.out.split('\n').filter((l) => /[█▀▄]/.test(l)).length > 20, 'no QR code printed');
+});
+
+test('validate: a one-line summary, or diagnostics and exit 1', async () => {
+  let c = io();
+  assert.equal(await main(['validate', 'policy.hcl'], c), 0);
+  assert.match(c.out, /^policy\.hcl: OK \(1 file, 5 peers, 1 profiles\)\n$/);
+  writeFileSync(join(dir, 'bad.hcl'), 'gateway {\n  wireguard { subnet_cidr = "nope" }\n}\n');
+  c = io();
+  assert.equal(await main(['validate', 'bad.hcl'], c), 1);
+  assert.match(c.err, /bad\.hcl:2:29: gateway\.wireguard: "subnet_cidr" must be an IPv4 CIDR/);
+});
+
+test('unknown commands and options get usage and exit 2', async () => {
+  let c = io();
+  assert.equal(await main(['frobnicate'], c), 2);
+  assert.match(c.err, /unknown command "frobnicate"/);
+  c = io();
+  assert.equal(await main(['run', '--bogus'], c), 2);
+  assert.match(c.err, /bailiff run: Unknown option '--bogus'/);
+});
+
+test('run with no --config materialises the demo policy and a ready demo peer file', async () => {
+  const controller = new AbortController();
+  const c = { ...io(), signal: controller.signal };
+  // The demo listens on its documented default ports (udp/51820, 127.0.0.1:8080).
+  const running = main(['run'], {
+    ...c,
+    env: {},
+    stdout: (t) => {
+      c.out += t;
+      if (c.out.includes('bailiff ready')) controller.abort();
+    },
+  });
+  const code = await running;
+  assert.equal(code, 0, c.err);
+  assert.ok(existsSync(join(dir, 'bailiff-state', 'bailiff.hcl')));
+  assert.ok(existsSync(join(dir, 'bailiff-state', 'demo-agent.conf')));
+  assert.match(c.out, /demo: agent peer file .*demo-agent\.conf/);
+  assert.match(c.out, /wg-quick up/);
+});
