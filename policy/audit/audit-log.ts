@@ -18,7 +18,9 @@ import { Redactor } from './redact.js';
 import {
   AUDIT_FORMAT_VERSION, type AuditDraft, type AuditEntry, type AuditOutcome, type AuditRecordInput,
 } from './record.js';
-import { decodeEntry, openStore, readAnchor, readHead, type AuditStore, type ChainPoint } from './store.js';
+import {
+  decodeEntry, openStore, readAnchor, readHead, refreshSnapshot, type AuditStore, type ChainPoint,
+} from './store.js';
 import { verifyStore, type VerifyOptions, type VerifyResult } from './verify.js';
 import { DEFAULT_POLL_MS, waitForAppend } from './wait-for-append.js';
 
@@ -185,6 +187,7 @@ export class AuditLog {
   async verify(options: VerifyOptions = {}): Promise<VerifyResult> {
     this.#open();
     const expect = options.expect ?? this.#acknowledged ?? undefined;
+    refreshSnapshot(this.#store);
     return verifyStore(this.#store, expect ? { expect } : {});
   }
 
@@ -194,6 +197,7 @@ export class AuditLog {
     this.#open();
     let remaining = query.limit ?? Number.POSITIVE_INFINITY;
     if (remaining === 0) return;
+    refreshSnapshot(this.#store);
     const cursor = { next: startSeq(this.#store, query) };
     while (!this.#closed) {
       const { entries, scanned } = readChunk(this.#store, query, cursor, READ_CHUNK);
@@ -217,8 +221,10 @@ export class AuditLog {
     const { signal } = options;
     const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
     let remaining = query.limit ?? Number.POSITIVE_INFINITY;
+    refreshSnapshot(this.#store);
     const cursor = { next: startSeq(this.#store, query) };
     while (remaining > 0 && !signal?.aborted && !this.#closed) {
+      refreshSnapshot(this.#store);
       const { entries, scanned } = readChunk(this.#store, query, cursor, READ_CHUNK);
       for (const entry of entries) {
         yield entry;

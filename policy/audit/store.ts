@@ -111,6 +111,15 @@ export function decodeEntry(text: string): AuditEntry | undefined {
   return entry as AuditEntry;
 }
 
+/**
+ * Moves this handle's read snapshot to the newest commit. lmdb-js reuses one read transaction
+ * until the event loop turns; a reader that must see what another handle or process committed
+ * just now (verify, each follow() poll) asks for a fresh one. Only call with no range iterator open.
+ */
+export function refreshSnapshot(store: AuditStore): void {
+  store.env.resetReadTxn();
+}
+
 /** The newest record key, or undefined for an empty log. */
 export function lastKey(store: AuditStore): number | undefined {
   for (const key of store.records.getKeys({ reverse: true, limit: 1 })) return key;
