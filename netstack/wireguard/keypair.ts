@@ -1,0 +1,104 @@
+/**
+ * A transport session (whitepaper §5.4.6): two ChaCha20-Poly1305 keys, the send counter and the
+ * receive replay window, plus what the timers need (age, who initiated).
+ *
+ * This is the hot path. node:crypto cannot reuse a cipher with a new nonce, so each packet pays
+ * one createCipheriv/createDecipheriv (DEPENDENCY-NOTES §7); everything else is kept to writes
+ * into scratch buffers. Keys are kept as raw Buffers, not KeyObjects: they cost the same per
+ * packet here and, unlike a KeyObject, a Buffer can actually be zeroed when the session dies.
+ */
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import {
+  AEAD_TAG_SIZE, MESSAGE_TRANSPORT_HEADER_SIZE, emitTransportHeader, paddedLength,
+} from '../wire/wireguard-messages.js';
+import { REJECT_AFTER_MESSAGES_NUMBER, REJECT_AFTER_TIME } from './constants.js';
+import { ReplayWindow } from './replay-window.js';
+
+const CHACHA = 'chacha20-poly1305';
+const AEAD_OPTIONS = { authTagLength: AEAD_TAG_SIZE } as const;
+const NONCE_SIZE = 12;
+
+// Single-threaded, and createCipheriv copies the nonce, so one scratch nonce serves every call.
+const nonce = Buffer.alloc(NONCE_SIZE);
+// Plaintext padded to 16 is assembled here when the packet is not already a multiple of 16.
+let padScratch = Buffer.alloc(2048);
+
+function setNonce(low: number, high: number): void {
+  nonce.writeUInt32LE(low, 4);
+  nonce.writeUInt32LE(high, 8);
+}
+
+export class Keypair {
+  /** Next counter to send; a Number, since it cannot reach 2^53 within REJECT_AFTER_TIME. */
+  sendCounter = 0;
+  readonly replay = new ReplayWindow();
+  readonly #sendKey: Buffer;
+  readonly #receiveKey: Buffer;
+  #zeroed = false;
+
+  constructor(
+    readonly localIndex: number,
+    readonly remoteIndex: number,
+    sendKey: Uint8Array,
+    receiveKey: Uint8Array,
+    /** Monotonic ms when the keys were derived. */
+    readonly createdAt: number,
+    readonly isInitiator: boolean,
+  ) {
+    this.#sendKey = Buffer.from(sendKey.buffer, sendKey.byteOffset, sendKey.length);
+    this.#receiveKey = Buffer.from(receiveKey.buffer, receiveKey.byteOffset, receiveKey.length);
+  }
+
+  /** Usable for sending: young enough and not out of counters (whitepaper §6.2). */
+  canSend(now: number): boolean {
+    return !this.#zeroed && now - this.createdAt < REJECT_AFTER_TIME && this.sendCounter < REJECT_AFTER_MESSAGES_NUMBER;
+  }
+
+  canReceive(now: number): boolean {
+    return !this.#zeroed && now - this.createdAt < REJECT_AFTER_TIME;
+  }
+
+  /** Seals `packet` (an IP packet, or empty for a keepalive) into a complete type-4 message. */
+  seal(packet: Uint8Array): Buffer {
+    const counter = this.sendCounter++;
+    const padded = paddedLength(packet.length);
+    let plaintext = packet;
+    if (padded !== packet.length) {
+      if (padScratch.length < padded) padScratch = Buffer.alloc(padded * 2);
+      padScratch.set(packet);
+      padScratch.fill(0, packet.length, padded);
+      plaintext = padScratch.subarray(0, padded);
+    }
+    setNonce(counter >>> 0, Math.floor(counter / 0x1_0000_0000));
+    const cipher = createCipheriv(CHACHA, this.#sendKey, nonce, AEAD_OPTIONS);
+    const body = cipher.update(plaintext);
+    cipher.final();
+    const out = Buffer.allocUnsafe(MESSAGE_TRANSPORT_HEADER_SIZE + padded + AEAD_TAG_SIZE);
+    emitTransportHeader(out, this.remoteIndex, counter);
+    out.set(body, MESSAGE_TRANSPORT_HEADER_SIZE);
+    out.set(cipher.getAuthTag(), MESSAGE_TRANSPORT_HEADER_SIZE + padded);
+    return out;
+  }
+
+  /** Opens a type-4 message whose header was already checked; undefined if it does not authenticate. */
+  open(message: Uint8Array, counterLow: number, counterHigh: number): Buffer | undefined {
+    const end = message.length - AEAD_TAG_SIZE;
+    setNonce(counterLow, counterHigh);
+    try {
+      const decipher = createDecipheriv(CHACHA, this.#receiveKey, nonce, AEAD_OPTIONS);
+      decipher.setAuthTag(message.subarray(end));
+      const plaintext = decipher.update(message.subarray(MESSAGE_TRANSPORT_HEADER_SIZE, end));
+      decipher.final();
+      return plaintext;
+    } catch {
+      return undefined; // tag mismatch: forged, corrupted, or for another session
+    }
+  }
+
+  zero(): void {
+    this.#sendKey.fill(0);
+    this.#receiveKey.fill(0);
+    // A zeroed keypair must never be used again even if something still holds it.
+    this.#zeroed = true;
+  }
+}
