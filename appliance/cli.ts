@@ -3,7 +3,7 @@
  * except the entry point, so commands are testable in-process.
  */
 import { existsSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import QRCode from 'qrcode';
 import { generatePrivateKey, publicKeyFromPrivate } from '../netstack/wireguard/keys.js';
@@ -97,14 +97,18 @@ async function validateCommand(args: string[], io: CliIo): Promise<number> {
     return 2;
   }
   const path = resolve(io.cwd, positionals[0]!);
-  const result = await loadConfig(path);
+  const result = await loadConfig(path, { displayPath: (file) => relative(io.cwd, file) || file });
   if (!result.config) {
     io.stderr(`${result.diagnostics.map(formatDiagnostic).join('\n')}\n`);
     io.stderr(`${result.diagnostics.length} error${result.diagnostics.length === 1 ? '' : 's'}\n`);
     return 1;
   }
   const c = result.config;
-  io.stdout(`${positionals[0]}: OK (${c.files.length} file${c.files.length === 1 ? '' : 's'}, ${c.peers.length} peers, ${c.profiles.length} profiles)\n`);
+  io.stdout(
+    `${positionals[0]}: OK (${c.files.length} file${c.files.length === 1 ? '' : 's'}: ${c.endpoints.length} endpoints, `
+    + `${c.credentials.length} credentials, ${c.rules.length} rules, ${c.approvers.length} approvers, `
+    + `${c.profiles.length} profiles, ${c.peers.length} peers)\n`,
+  );
   return 0;
 }
 

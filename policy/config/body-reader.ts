@@ -133,6 +133,23 @@ export class BodyReader {
     return ms;
   }
 
+  /**
+   * A duration given as a string ("90s", "10m") or, as Claw Patrol files write it, a number of
+   * seconds. Returns milliseconds.
+   */
+  durationOrSeconds(name: string): number | undefined {
+    const attribute = this.attribute(name);
+    if (!attribute) return undefined;
+    const v = attribute.value;
+    if (v.kind === 'number' && Number.isFinite(v.value) && v.value >= 0) return Math.round(v.value * 1000);
+    const ms = v.kind === 'string' ? parseDuration(v.value) : undefined;
+    if (ms === undefined) {
+      this.#wrong(attribute, 'a duration like "30s", "10m" or "1h30m" (or a number of seconds)');
+      return undefined;
+    }
+    return ms;
+  }
+
   /** A typed reference `kind.name` to one of `kinds`. Resolution against declarations happens later. */
   reference(name: string, kinds: readonly string[], options: { required?: boolean } = {}): Reference | undefined {
     const attribute = this.attribute(name);

@@ -62,7 +62,7 @@ function cidr(r: BodyReader, name: string, family: 4 | 6, required: boolean): Ci
 }
 
 export function decodeDefaults(block: HclBlock | undefined, diagnostics: Diagnostics): DefaultsConfig {
-  const defaults: DefaultsConfig = { noMatch: 'deny', unknownHost: 'deny', llmFailMode: 'closed', humanTimeoutMs: 600_000 };
+  const defaults: DefaultsConfig = { noMatch: 'deny', unknownHost: 'deny', llmFailMode: 'closed', humanTimeoutMs: 600_000, llmCacheTtlMs: 0 };
   if (!block) return defaults;
   const r = new BodyReader(block.body, diagnostics, 'defaults', block.pos);
   defaults.noMatch = (r.string('no_match', { oneOf: ['allow', 'deny'] }) ?? 'deny') as DefaultsConfig['noMatch'];
@@ -71,7 +71,12 @@ export function decodeDefaults(block: HclBlock | undefined, diagnostics: Diagnos
   if (failMode && failMode.value !== 'closed') {
     diagnostics.error(failMode.attribute.value.pos, 'defaults: "llm_fail_mode" can only be "closed" (an LLM error or timeout always denies)');
   }
-  defaults.humanTimeoutMs = r.duration('human_timeout') ?? defaults.humanTimeoutMs;
+  defaults.humanTimeoutMs = r.durationOrSeconds('human_timeout') ?? defaults.humanTimeoutMs;
+  defaults.llmCacheTtlMs = r.durationOrSeconds('llm_cache_ttl') ?? defaults.llmCacheTtlMs;
+  const onTimeout = r.stringValue('human_on_timeout');
+  if (onTimeout && onTimeout.value !== 'deny') {
+    diagnostics.error(onTimeout.attribute.value.pos, 'defaults: "human_on_timeout" can only be "deny" (an unanswered approval never allows)');
+  }
   r.finish();
   return defaults;
 }

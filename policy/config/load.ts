@@ -7,14 +7,15 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError, Diagnostics, type Diagnostic } from './diagnostics.js';
 import { parseHcl, type HclBlock, type HclBody } from './hcl.js';
-import { BodyReader } from './body-reader.js';
+import { BodyReader, type Reference } from './body-reader.js';
+import { decodeApprovers } from './approvers.js';
+import { decodeCredentials } from './credentials.js';
+import { decodeEndpoints } from './endpoints.js';
+import { decodeRules } from './rules.js';
 import { decodeGateway, decodeDefaults } from './gateway.js';
 import { decodePeers, decodeProfiles } from './peers.js';
-import type { Config, GatewayConfig, PeerDecl } from './model.js';
+import type { Config, CredentialDecl, GatewayConfig, PeerDecl, ProfileDecl } from './model.js';
 import { hostIndex, parseCidrText } from './cidr.js';
-
-/** Top-level block types of POLICY.md that this build does not decode yet. */
-const NOT_YET_SUPPORTED = new Set(['endpoint', 'credential', 'approver', 'rule', 'tunnel']);
 
 export interface LoadResult {
   config?: Config;
@@ -62,6 +63,11 @@ export async function loadConfigTexts(
   const order = texts.map((t) => t.file);
 
   for (const attribute of merged.attributes) {
+    if (attribute.name === 'schema_version') {
+      const v = attribute.value;
+      if (v.kind !== 'number' || (v.value !== 0 && v.value !== 1)) diagnostics.error(v.pos, 'schema_version must be 0 or 1');
+      continue;
+    }
     diagnostics.error(attribute.pos, `unknown top-level field "${attribute.name}" (settings belong in a block such as gateway { })`);
   }
   const top = new BodyReader({ attributes: [], blocks: merged.blocks }, diagnostics, 'configuration', {
@@ -74,30 +80,103 @@ export async function loadConfigTexts(
   for (const extra of gatewayBlocks.slice(1)) diagnostics.error(extra.pos, 'only one gateway block is allowed');
   const defaultsBlocks = top.blocks('defaults');
   for (const extra of defaultsBlocks.slice(1)) diagnostics.error(extra.pos, 'only one defaults block is allowed');
-  for (const type of NOT_YET_SUPPORTED) {
-    for (const block of top.blocks(type)) {
-      const what = block.labels[0] ? `${type} "${block.labels[0].value}"` : type;
-      diagnostics.error(block.pos, `${what}: "${type}" blocks are not supported yet by this version of Bailiff`);
-    }
+  for (const block of top.blocks('tunnel')) {
+    const what = block.labels[0] ? `tunnel "${block.labels[0].value}"` : 'tunnel';
+    diagnostics.error(block.pos, `${what}: tunnels are not supported yet by this version of Bailiff`);
   }
-  const profiles = decodeProfiles(top.blocks('profile'), diagnostics);
+  for (const block of top.blocks('plugin')) diagnostics.error(block.pos, 'plugin blocks are not supported: Bailiff has no external plugins');
+
+  const defaults = decodeDefaults(defaultsBlocks[0] && labelless(defaultsBlocks[0], diagnostics), diagnostics);
+  const endpoints = decodeEndpoints(top.blocks('endpoint'), diagnostics);
+  const { credentials, endpointRefs } = decodeCredentials(top.blocks('credential'), diagnostics);
+  const approvers = decodeApprovers(top.blocks('approver'), diagnostics, defaults);
+  const pendingProfiles = decodeProfiles(top.blocks('profile'), diagnostics);
+  const profiles = pendingProfiles.map((p) => p.decl);
   const peers = decodePeers(top.blocks('peer'), diagnostics, new Set(profiles.map((p) => p.name)));
+  const pendingRules = decodeRules(top.blocks('rule'), diagnostics);
   top.finish();
 
   if (!gatewayBlock) {
     diagnostics.error({ file: order[0] ?? context.source, line: 1, column: 1 }, 'missing required block "gateway"');
   }
   const gateway = gatewayBlock ? decodeGateway(labelless(gatewayBlock, diagnostics), diagnostics, context.baseDir) : undefined;
-  const defaults = decodeDefaults(defaultsBlocks[0] && labelless(defaultsBlocks[0], diagnostics), diagnostics);
-
   if (gateway) checkPeerAddresses(peers, gateway, diagnostics);
+
+  // Second pass: every reference must name a declared block of the right kind.
+  const endpointSet = new Set(endpoints.map((e) => e.ref));
+  const credentialByRef = new Map(credentials.map((c) => [c.ref, c]));
+  const approverSet = new Set(approvers.map((a) => a.ref));
+  const missing = (ref: Reference, what: string) => diagnostics.error(ref.pos, `${what}: ${ref.kind}.${ref.name} is not declared`);
+  for (const [credential, refs] of endpointRefs) {
+    for (const ref of refs) if (!endpointSet.has(`${ref.kind}.${ref.name}`)) missing(ref, `credential ${credential}`);
+  }
+  for (const { decl, refs } of pendingProfiles) {
+    for (const ref of refs) if (!credentialByRef.has(`${ref.kind}.${ref.name}`)) missing(ref, `profile "${decl.name}"`);
+  }
+  for (const approver of approvers) {
+    if (approver.type === 'llm_approver' && approver.credential && !credentialByRef.has(approver.credential)) {
+      diagnostics.error(approver.pos, `approver ${approver.ref}: ${approver.credential} is not declared`);
+    }
+  }
+  for (const { decl, endpointRefs: refs, credentialRef, approverRefs } of pendingRules) {
+    const what = `rule "${decl.name}"`;
+    for (const ref of refs) if (!endpointSet.has(`${ref.kind}.${ref.name}`)) missing(ref, what);
+    for (const ref of approverRefs) if (!approverSet.has(`${ref.kind}.${ref.name}`)) missing(ref, what);
+    if (credentialRef) {
+      const credential = credentialByRef.get(decl.credential!);
+      if (!credential) missing(credentialRef, what);
+      else if (!decl.endpoints.some((e) => credential.endpoints.includes(e))) {
+        diagnostics.error(credentialRef.pos, `${what}: ${credential.ref} is not bound to any of the rule's endpoints, so the rule could never match`);
+      }
+    }
+  }
+  checkDisambiguation(profiles, credentialByRef, diagnostics);
 
   const sorted = diagnostics.sorted(order);
   if (sorted.length > 0 || !gateway) return { diagnostics: sorted };
   return {
-    config: { source: context.source, files: order, gateway, defaults, peers, profiles },
+    config: {
+      source: context.source,
+      files: order,
+      gateway,
+      defaults,
+      peers,
+      profiles,
+      endpoints,
+      credentials,
+      approvers,
+      rules: pendingRules.map((r) => r.decl),
+    },
     diagnostics: [],
   };
+}
+
+/**
+ * Several credentials of one profile at one endpoint must be told apart by what the agent sends:
+ * Postgres by the startup user, HTTP by a placeholder. Two that cannot be told apart are an error,
+ * never a guess at run time.
+ */
+function checkDisambiguation(profiles: ProfileDecl[], credentials: Map<string, CredentialDecl>, diagnostics: Diagnostics): void {
+  for (const profile of profiles) {
+    const byEndpoint = new Map<string, { key: string; credential: string }[]>();
+    for (const entry of profile.credentials) {
+      const credential = credentials.get(entry.credential);
+      if (!credential) continue;
+      const key = credential.type === 'postgres_credential'
+        ? `user=${entry.user ?? credential.user}`
+        : `placeholder=${entry.placeholder ?? credential.placeholder ?? ''}`;
+      for (const endpoint of credential.endpoints) {
+        const list = byEndpoint.get(endpoint) ?? [];
+        const clash = list.find((e) => e.key === key);
+        if (clash) {
+          const how = key.startsWith('user=') ? 'a different user' : 'a different placeholder';
+          diagnostics.error(profile.pos, `profile "${profile.name}": ${clash.credential} and ${entry.credential} both reach ${endpoint} and cannot be told apart; give them ${how}`);
+        }
+        list.push({ key, credential: entry.credential });
+        byEndpoint.set(endpoint, list);
+      }
+    }
+  }
 }
 
 export async function loadConfigOrThrow(path: string): Promise<Config> {

@@ -2,6 +2,7 @@
  * The typed configuration that the rest of Bailiff reads. Produced only by load.ts from HCL; every
  * value here has been validated, defaults applied, and references resolved.
  */
+import type { CompiledCondition } from '../rules/compile.js';
 import type { Position } from './diagnostics.js';
 
 export interface WireguardSettings {
@@ -27,6 +28,8 @@ export interface DefaultsConfig {
   unknownHost: 'deny' | 'passthrough';
   llmFailMode: 'closed';
   humanTimeoutMs: number;
+  /** Default cache_ttl of llm_approvers (0: no cache). */
+  llmCacheTtlMs: number;
 }
 
 export interface PeerDecl {
@@ -39,9 +42,17 @@ export interface PeerDecl {
   pos: Position;
 }
 
+export interface ProfileEntry {
+  credential: string; // "<type>.<name>"
+  /** Disambiguators set in the profile (`{ credential = X, user = "..." }`), overriding the credential's. */
+  user?: string;
+  database?: string;
+  placeholder?: string;
+}
+
 export interface ProfileDecl {
   name: string;
-  credentials: string[]; // "<type>.<name>"
+  credentials: ProfileEntry[];
   pos: Position;
 }
 
@@ -53,4 +64,106 @@ export interface Config {
   defaults: DefaultsConfig;
   peers: PeerDecl[];
   profiles: ProfileDecl[];
+  endpoints: EndpointDecl[];
+  credentials: CredentialDecl[];
+  approvers: ApproverDecl[];
+  rules: RuleDecl[];
+}
+
+export type SecretRef =
+  | { from: 'env'; name: string; pos: Position }
+  | { from: 'file'; path: string; pos: Position };
+
+export type Family = 'sql' | 'http' | 'k8s' | 'ssh' | 'tcp';
+
+interface EndpointBase {
+  name: string;
+  /** `<type>.<name>`, the form references and the `endpoint` fact use. */
+  ref: string;
+  family: Family;
+  description?: string;
+  tunnel?: string;
+  pos: Position;
+}
+
+export type EndpointDecl =
+  | (EndpointBase & { type: 'postgres'; host: string; upstream: string; sslmode: 'disable' | 'prefer' | 'require' | 'verify-full'; caCert?: string })
+  | (EndpointBase & { type: 'https'; hosts: string[]; caCert?: string })
+  | (EndpointBase & { type: 'kubernetes'; server: string; hosts: string[]; caCert?: string })
+  | (EndpointBase & { type: 'ssh'; hosts: string[]; hostKey?: string })
+  | (EndpointBase & { type: 'tcp'; host: string; upstream: string });
+
+export type EndpointType = EndpointDecl['type'];
+
+interface CredentialBase {
+  name: string;
+  ref: string;
+  /** Endpoint refs this credential binds itself to. */
+  endpoints: string[];
+  placeholder?: string;
+  description?: string;
+  pos: Position;
+}
+
+export type CredentialDecl =
+  | (CredentialBase & { type: 'postgres_credential'; user: string; database?: string; password?: SecretRef })
+  | (CredentialBase & { type: 'bearer_token'; token: SecretRef })
+  | (CredentialBase & { type: 'header_token'; header: string; prefix: string; token: SecretRef })
+  | (CredentialBase & { type: 'basic_auth'; username: string; password: SecretRef })
+  | (CredentialBase & { type: 'mtls_credential'; cert: SecretRef; key: SecretRef; ca?: SecretRef })
+  | (CredentialBase & { type: 'ssh_key'; user?: string; privateKey?: SecretRef; passphrase?: SecretRef; password?: SecretRef })
+  | (CredentialBase & { type: 'passthrough' });
+
+export type CredentialType = CredentialDecl['type'];
+
+export interface LlmApproverDecl {
+  type: 'llm_approver';
+  name: string;
+  ref: string;
+  provider: 'ollama' | 'openai' | 'anthropic';
+  url: string;
+  model: string;
+  policy: string;
+  timeoutMs: number;
+  cacheTtlMs: number;
+  maxConcurrency: number;
+  apiKey?: SecretRef;
+  /** A bearer/header credential used to authenticate to the model provider (Claw Patrol style). */
+  credential?: string;
+  pos: Position;
+}
+
+export interface HumanApproverDecl {
+  type: 'human_approver';
+  name: string;
+  ref: string;
+  channel?: string;
+  botToken?: SecretRef;
+  appToken?: SecretRef;
+  signingSecret?: SecretRef;
+  approvers: string[];
+  requireApprovers: number;
+  timeoutMs: number;
+  message?: string;
+  pos: Position;
+}
+
+export type ApproverDecl = LlmApproverDecl | HumanApproverDecl;
+
+export interface RuleDecl {
+  name: string;
+  endpoints: string[];
+  family: Family;
+  priority: number;
+  /** Global declaration order across files (files in name order). */
+  order: number;
+  credential?: string;
+  /** The compiled condition (policy/rules), absent = matches every request. */
+  condition?: CompiledCondition;
+  conditionText?: string;
+  verdict?: 'allow' | 'deny';
+  approve?: string[];
+  reason?: string;
+  disabled: boolean;
+  pos: Position;
 }

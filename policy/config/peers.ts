@@ -1,9 +1,9 @@
 /** `peer` and `profile` blocks (POLICY.md "peer and profile"). */
 import { isIPv4 } from 'node:net';
-import { BodyReader } from './body-reader.js';
+import { BodyReader, type Reference } from './body-reader.js';
 import type { Diagnostics } from './diagnostics.js';
-import type { HclBlock } from './hcl.js';
-import type { PeerDecl, ProfileDecl } from './model.js';
+import type { HclBlock, HclValue } from './hcl.js';
+import type { PeerDecl, ProfileDecl, ProfileEntry } from './model.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const CREDENTIAL_KINDS = [
@@ -77,26 +77,77 @@ export function decodePeers(blocks: HclBlock[], diagnostics: Diagnostics, profil
   return peers;
 }
 
-export function decodeProfiles(blocks: HclBlock[], diagnostics: Diagnostics): ProfileDecl[] {
-  const profiles: ProfileDecl[] = [];
+export interface PendingProfile {
+  decl: ProfileDecl;
+  refs: Reference[];
+}
+
+/**
+ * `credentials = [ref, { credential = ref, user = "..." }, ...]`: the object form sets the
+ * disambiguator for this profile (Claw Patrol's syntax), overriding the credential block's.
+ */
+export function decodeProfiles(blocks: HclBlock[], diagnostics: Diagnostics): PendingProfile[] {
+  const profiles: PendingProfile[] = [];
   for (const block of blocks) {
     const name = blockName(block, diagnostics);
-    const r = new BodyReader(block.body, diagnostics, `profile "${name ?? '?'}"`, block.pos);
-    const credentials = r.referenceList('credentials', CREDENTIAL_KINDS) ?? [];
+    const what = `profile "${name ?? '?'}"`;
+    const r = new BodyReader(block.body, diagnostics, what, block.pos);
+    const attribute = r.attribute('credentials');
+    r.bool('hitl_async_grants'); // Claw Patrol's async approvals: Bailiff always holds the request instead
     r.finish();
+    const entries: ProfileEntry[] = [];
+    const refs: Reference[] = [];
+    if (attribute && attribute.value.kind !== 'list') {
+      diagnostics.error(attribute.value.pos, `${what}: "credentials" must be a list of credential references`);
+    }
+    for (const item of attribute?.value.kind === 'list' ? attribute.value.items : []) {
+      const entry = profileEntry(item, what, diagnostics);
+      if (entry) {
+        entries.push(entry.entry);
+        refs.push(entry.ref);
+      }
+    }
     if (!name) continue;
-    const duplicate = profiles.find((p) => p.name === name);
+    const duplicate = profiles.find((p) => p.decl.name === name);
     if (duplicate) {
-      diagnostics.error(block.labels[0]!.pos, `profile "${name}" is declared twice (first at ${duplicate.pos.file}:${duplicate.pos.line}); names must be unique within a kind`);
+      diagnostics.error(block.labels[0]!.pos, `profile "${name}" is declared twice (first at ${duplicate.decl.pos.file}:${duplicate.decl.pos.line}); names must be unique within a kind`);
       continue;
     }
-    for (const ref of credentials) {
-      // Credential blocks arrive with the policy engine; until then every reference is undeclared.
-      diagnostics.error(ref.pos, `profile "${name}": ${ref.kind}.${ref.name} is not declared`);
-    }
-    profiles.push({ name, credentials: credentials.map((c) => `${c.kind}.${c.name}`), pos: block.pos });
+    profiles.push({ decl: { name, credentials: entries, pos: block.pos }, refs });
   }
   return profiles;
+}
+
+function credentialRef(value: HclValue, what: string, diagnostics: Diagnostics): Reference | undefined {
+  if (value.kind === 'traversal' && value.parts.length === 2 && (CREDENTIAL_KINDS as readonly string[]).includes(value.parts[0]!)) {
+    return { kind: value.parts[0]!, name: value.parts[1]!, pos: value.pos };
+  }
+  diagnostics.error(value.pos, `${what}: credentials entries must be credential references like postgres_credential.<name>`);
+  return undefined;
+}
+
+function profileEntry(item: HclValue, what: string, diagnostics: Diagnostics): { entry: ProfileEntry; ref: Reference } | undefined {
+  if (item.kind !== 'object') {
+    const ref = credentialRef(item, what, diagnostics);
+    return ref && { entry: { credential: `${ref.kind}.${ref.name}` }, ref };
+  }
+  let ref: Reference | undefined;
+  const entry: Partial<ProfileEntry> = {};
+  for (const { key, keyPos, value } of item.entries) {
+    if (key === 'credential') {
+      ref = credentialRef(value, what, diagnostics);
+    } else if (key === 'user' || key === 'database' || key === 'placeholder') {
+      if (value.kind !== 'string') diagnostics.error(value.pos, `${what}: "${key}" must be a string`);
+      else entry[key] = value.value;
+    } else {
+      diagnostics.error(keyPos, `${what}: unknown field "${key}" in a credentials entry (expected credential, user, database or placeholder)`);
+    }
+  }
+  if (!ref) {
+    if (!item.entries.some((e) => e.key === 'credential')) diagnostics.error(item.pos, `${what}: a credentials entry object needs "credential = <ref>"`);
+    return undefined;
+  }
+  return { entry: { ...entry, credential: `${ref.kind}.${ref.name}` }, ref };
 }
 
 /** Strict base64 of exactly 32 bytes. */

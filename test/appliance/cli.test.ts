@@ -108,7 +108,7 @@ test('peer add --qr prints a QR code of the client file', async () => {
 test('validate: a one-line summary, or diagnostics and exit 1', async () => {
   let c = io();
   assert.equal(await main(['validate', 'policy.hcl'], c), 0);
-  assert.match(c.out, /^policy\.hcl: OK \(1 file, 5 peers, 1 profiles\)\n$/);
+  assert.match(c.out, /^policy\.hcl: OK \(1 file: 0 endpoints, 0 credentials, 0 rules, 0 approvers, 1 profiles, 5 peers\)\n$/);
   writeFileSync(join(dir, 'bad.hcl'), 'gateway {\n  wireguard { subnet_cidr = "nope" }\n}\n');
   c = io();
   assert.equal(await main(['validate', 'bad.hcl'], c), 1);
