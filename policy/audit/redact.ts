@@ -6,8 +6,9 @@
  *  - every occurrence of a registered secret value (and its URL-encoded form), including
  *    overlapping occurrences of different secrets: occurrences are collected as intervals over the
  *    original string and merged, so no fragment of any secret survives;
- *  - passwords in connection strings: `password=...` (libpq key/value, ODBC `pwd=`) and the
- *    userinfo password of a URL (`postgres://user:pw@host`), whether or not they are registered.
+ *  - passwords in connection strings: `password=...` (libpq key/value, ODBC `pwd=`), the
+ *    userinfo password of a URL (`postgres://user:pw@host`) and SQL's `PASSWORD '...'`, whether
+ *    or not they are registered.
  *
  * The patterns are linear-time on agent-controlled text: every alternative, once its keyword has
  * matched, always succeeds (an unterminated quote runs to the end of the string), so the engine
@@ -16,8 +17,9 @@
 
 export const REDACTED = '[REDACTED]';
 
-// No \b before the keyword: `db_password=` and `PGPASSWORD=` must match too.
-const KEYWORD_PASSWORD = /(password|passwd|pwd)(\s*=\s*)('(?:[^'\\]|\\[\s\S])*(?:'|$)|"(?:[^"\\]|\\[\s\S])*(?:"|$)|[^\s;&'"]+)/gi;
+// No \b before the keyword: `db_password=` and `PGPASSWORD=` must match too. Besides `key=value`
+// this takes SQL's `PASSWORD 'literal'` (CREATE/ALTER ROLE), where a quote is doubled to escape it.
+const KEYWORD_PASSWORD = /(password|passwd|pwd)(\s*=\s*|\s+(?='))('(?:[^'\\]|\\[\s\S]|'')*(?:'|$)|"(?:[^"\\]|\\[\s\S]|"")*(?:"|$)|[^\s;&'"]+)/gi;
 
 /**
  * `scheme://user:password@host`: done by hand rather than by a regex, because a scheme pattern
