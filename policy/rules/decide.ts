@@ -11,7 +11,8 @@
  */
 import { DecisionCode } from './codes.js';
 import { programOf, type CompiledCondition } from './compile.js';
-import { runCondition, type ConditionOutcome, type UnevaluableCause } from './evaluate.js';
+import type { ParseResult } from '@marcbachmann/cel-js';
+import { runProgram, type ConditionOutcome, type UnevaluableCause } from './evaluate.js';
 import { isCelFacts, rawFactsOf, toCelFacts, type CelFacts } from './fact-values.js';
 import { familySchema, type Family } from './facts.js';
 import { contextWithUnknowns, type UnknownCause } from './unknown-facts.js';
@@ -69,8 +70,31 @@ export interface Decision {
 
 type PreparedList = readonly Readonly<RuleForDecision>[];
 
-/** Lists made by prepareRules: already sorted, so decide() need not sort again. */
-const prepared = new WeakSet<object>();
+/** What decide() needs per rule, resolved once per list instead of once per request. */
+interface Entry {
+  readonly rule: Readonly<RuleForDecision>;
+  readonly name: string;
+  readonly skip: boolean;
+  /** undefined: no pin. */
+  readonly pin: string | undefined;
+  /** null: the rule has no condition; undefined: it has one that compileCondition did not make. */
+  readonly program: ParseResult | null | undefined;
+}
+
+/** Lists made by prepareRules: already sorted and resolved, so decide() does neither again. */
+const prepared = new WeakMap<object, readonly Entry[]>();
+
+function entryOf(rule: Readonly<RuleForDecision>): Entry {
+  const ok = typeof rule === 'object' && rule !== null;
+  const condition = ok ? rule.condition : undefined;
+  return {
+    rule,
+    name: ok && typeof rule.name === 'string' ? rule.name : '<unnamed>',
+    skip: !ok || rule.disabled === true,
+    pin: ok && rule.credential !== undefined && rule.credential !== null ? String(rule.credential) : undefined,
+    program: condition === undefined || condition === null ? null : programOf(condition),
+  };
+}
 
 function rank(n: unknown, fallback: number): number {
   return typeof n === 'number' && !Number.isNaN(n) ? n : fallback;
@@ -92,7 +116,7 @@ export function prepareRules(rules: readonly RuleForDecision[]): PreparedList {
   const list = Object.freeze(
     indexed.map(({ rule }) => (typeof rule === 'object' && rule !== null ? Object.freeze({ ...rule }) : rule)),
   );
-  prepared.add(list);
+  prepared.set(list, Object.freeze(list.map(entryOf)));
   return list;
 }
 
@@ -210,33 +234,33 @@ export function decide(rules: readonly RuleForDecision[], request: DecisionReque
 }
 
 function decideUnchecked(rules: readonly RuleForDecision[], request: DecisionRequest, options?: DecideOptions): Decision {
-  const list = prepared.has(rules) ? (rules as PreparedList) : prepareRules(rules);
+  const entries = prepared.get(rules) ?? prepared.get(prepareRules(rules)) ?? [];
   const req: DecisionRequest = typeof request === 'object' && request !== null ? request : { facts: undefined };
   const credential = typeof req.credential === 'string' ? req.credential : '';
   const activations = new Activations(req);
 
-  for (const rule of list) {
-    if (typeof rule !== 'object' || rule === null || rule.disabled === true) continue;
-    const name = typeof rule.name === 'string' ? rule.name : '<unnamed>';
-    if (rule.credential !== undefined && rule.credential !== null && rule.credential !== credential) continue;
+  for (const entry of entries) {
+    if (entry.skip) continue;
+    if (entry.pin !== undefined && entry.pin !== credential) continue;
+    const { rule, name, program } = entry;
 
-    let outcome: ConditionOutcome = { kind: 'match' };
-    if (rule.condition !== undefined && rule.condition !== null) {
-      if (!programOf(rule.condition)) {
-        return finish(
-          {
-            verdict: 'deny',
-            rule: name,
-            reason: `rule "${name}" is not well formed; failing closed`,
-            code: DecisionCode.INVALID_RULE,
-            internalDetail: 'condition was not produced by compileCondition',
-          },
-          options,
-        );
-      }
-      const family = rule.condition.family;
-      const activation = activations.for(family);
-      outcome = runCondition(rule.condition, activation.context, activation.poisoned);
+    let outcome: ConditionOutcome = MATCHED;
+    if (program === undefined) {
+      return finish(
+        {
+          verdict: 'deny',
+          rule: name,
+          reason: `rule "${name}" is not well formed; failing closed`,
+          code: DecisionCode.INVALID_RULE,
+          internalDetail: 'condition was not produced by compileCondition',
+        },
+        options,
+      );
+    }
+    if (program !== null) {
+      const condition = rule.condition as CompiledCondition;
+      const activation = activations.for(condition.family);
+      outcome = runProgram(condition, program, activation.context, activation.poisoned);
     }
     if (outcome.kind === 'no-match') continue;
     if (outcome.kind === 'unevaluable') {
@@ -261,3 +285,5 @@ function decideUnchecked(rules: readonly RuleForDecision[], request: DecisionReq
     options,
   );
 }
+
+const MATCHED: ConditionOutcome = Object.freeze({ kind: 'match' });

@@ -6,6 +6,7 @@
  * as exceptions; when the condition reads any fact the request could not provide, the cause is
  * the unknown one (cel-go also lets unknowns win over errors), else it is an evaluation error.
  */
+import type { ParseResult } from '@marcbachmann/cel-js';
 import { programOf, type CompiledCondition } from './compile.js';
 import { pathsOverlap, UnknownFactError, type UnknownCause } from './unknown-facts.js';
 
@@ -49,6 +50,16 @@ export function runCondition(
   if (!program) {
     return { kind: 'unevaluable', cause: 'evaluation error', detail: 'condition was not produced by compileCondition' };
   }
+  return runProgram(condition, program, context, poisoned);
+}
+
+/** runCondition with the program already looked up (decide() resolves it once per rule list). */
+export function runProgram(
+  condition: CompiledCondition,
+  program: ParseResult,
+  context: Readonly<Record<string, unknown>>,
+  poisoned: ReadonlyMap<string, UnknownCause>,
+): ConditionOutcome {
   let result: unknown;
   try {
     result = program(context);

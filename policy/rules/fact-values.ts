@@ -194,7 +194,8 @@ function zeroValue(type: FactType): unknown {
 
 export function toCelFacts(family: Family, facts: unknown): CelFacts {
   const schema = familySchema(family);
-  const context: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  // A plain object: cel-js reads only declared variable names from it, so the prototype is inert.
+  const context: Record<string, unknown> = {};
   const invalid = new Set<string>();
   const rootObject = typeof facts === 'object' && facts !== null && !Array.isArray(facts);
   if (!rootObject && facts !== undefined && facts !== null) {

@@ -44,33 +44,46 @@ function toArray(list: unknown): readonly unknown[] {
   return [];
 }
 
+/** Hot path: two strings (the usual case) compare with ===; anything else by CEL equality. */
+function same(x: unknown, y: unknown): boolean {
+  if (x === y) return true;
+  if (typeof x === 'string' || typeof y === 'string') return false;
+  return celEquals(x, y);
+}
+
 /** Normalise numbers so 1 (int) and 1.0 (double) hash alike, as CEL equality says. */
 function hashKey(v: Key): Key {
   return typeof v === 'bigint' && v >= -(2n ** 53n) && v <= 2n ** 53n ? Number(v) : v;
 }
 
-function lookup(haystack: readonly unknown[]): (needle: unknown) => boolean {
-  if (haystack.length > 16 && haystack.every(isPrimitive)) {
+/** Is each needle in haystack? Scans small inputs, hashes large all-primitive ones. */
+function membership(haystack: readonly unknown[], needles: readonly unknown[]): (needle: unknown) => boolean {
+  if (haystack.length * needles.length > SCAN_LIMIT && haystack.every(isPrimitive)) {
     const set = new Set((haystack as Key[]).map(hashKey));
     return (needle) => (isPrimitive(needle) ? set.has(hashKey(needle)) : false);
   }
-  return (needle) => haystack.some((x) => celEquals(x, needle));
+  return (needle) => {
+    for (let i = 0; i < haystack.length; i++) if (same(haystack[i], needle)) return true;
+    return false;
+  };
 }
 
 export function setsContains(a: unknown, b: unknown): boolean {
   const left = toArray(a);
   const right = toArray(b);
   if (right.length === 0) return true;
-  const has = left.length * right.length > SCAN_LIMIT ? lookup(left) : (n: unknown) => left.some((x) => celEquals(x, n));
-  return right.every(has);
+  const has = membership(left, right);
+  for (let i = 0; i < right.length; i++) if (!has(right[i])) return false;
+  return true;
 }
 
 export function setsIntersects(a: unknown, b: unknown): boolean {
   const left = toArray(a);
   const right = toArray(b);
   if (left.length === 0 || right.length === 0) return false;
-  const has = left.length * right.length > SCAN_LIMIT ? lookup(left) : (n: unknown) => left.some((x) => celEquals(x, n));
-  return right.some(has);
+  const has = membership(left, right);
+  for (let i = 0; i < right.length; i++) if (has(right[i])) return true;
+  return false;
 }
 
 export function setsEquivalent(a: unknown, b: unknown): boolean {
