@@ -4,7 +4,7 @@ import {
   checksumIsValid, fold, internetChecksum, onesComplementSum, pseudoHeaderSum, readU16, readU32,
   updateChecksum, updateChecksumBytes, writeU16, writeU32,
 } from '../../../netstack/wire/checksum.js';
-import { bytes, capture } from '../../fixtures/captures/captures.js';
+import { bytes, capture, flip } from '../../fixtures/captures/captures.js';
 
 describe('internet checksum (RFC 1071)', () => {
   it('matches the RFC 1071 §3 worked example', () => {
@@ -38,7 +38,7 @@ describe('internet checksum (RFC 1071)', () => {
     const rst6 = capture('tcp6-syn-rst', 1);
     assert.ok(checksumIsValid(rst6.subarray(40), pseudoHeaderSum(rst6.subarray(8, 24), rst6.subarray(24, 40), 6, rst6.length - 40)));
     // A changed byte is caught.
-    udp6[45] ^= 0x01;
+    flip(udp6, 45, 0x01);
     assert.ok(!checksumIsValid(udp6.subarray(40), pseudoHeaderSum(udp6.subarray(8, 24), udp6.subarray(24, 40), 17, udp6.length - 40)));
   });
 

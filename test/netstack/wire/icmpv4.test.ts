@@ -5,7 +5,7 @@ import {
   ICMPV4_TIME_EXCEEDED, ICMPV4_UNREACHABLE, Icmpv4Packet, type Icmpv4Repr, emitIcmpv4, icmpv4ReprLength, isIcmpv4Error, parseIcmpv4,
 } from '../../../netstack/wire/icmpv4.js';
 import { Ipv4Packet } from '../../../netstack/wire/ipv4.js';
-import { capture, hex } from '../../fixtures/captures/captures.js';
+import { capture, flip, hex } from '../../fixtures/captures/captures.js';
 
 /** The ICMP message inside a captured IPv4 packet (all these have a 20-byte header). */
 const icmpOf = (packet: Uint8Array): Uint8Array => packet.subarray(20);
@@ -119,7 +119,7 @@ describe('ICMPv4 bad input', () => {
   it('refuses short messages, bad checksums and unsupported types', () => {
     const request = icmpOf(capture('ping4', 0));
     throwsCode(() => Icmpv4Packet.checked(request.subarray(0, 7)), 'ICMPV4_TRUNCATED');
-    const bad = request.slice(); bad[40] ^= 0xff;
+    const bad = request.slice(); flip(bad, 40, 0xff);
     throwsCode(() => parseIcmpv4(bad), 'ICMPV4_BAD_CHECKSUM');
     const timestamp = request.slice(); timestamp[0] = 13; Icmpv4Packet.unchecked(timestamp).fillChecksum();
     throwsCode(() => parseIcmpv4(timestamp), 'ICMPV4_UNSUPPORTED_TYPE');

@@ -5,7 +5,7 @@ import { parseAddress } from '../../../netstack/wire/ip-address.js';
 import {
   IP_PROTOCOL, IPV4_CHECKSUM, IPV4_MIN_HEADER_LEN, Ipv4Packet, type Ipv4Repr, emitIpv4, ipVersion, parseIpv4,
 } from '../../../netstack/wire/ipv4.js';
-import { bytes, capture, hex } from '../../fixtures/captures/captures.js';
+import { bytes, capture, flip, hex } from '../../fixtures/captures/captures.js';
 
 const A = parseAddress('198.18.7.1');
 const R = parseAddress('198.18.7.2');
@@ -165,7 +165,7 @@ describe('IPv4 errors', () => {
 
   it('verifies the header checksum on parse', () => {
     const bad = capture('ping4', 0);
-    bad[IPV4_CHECKSUM] ^= 0x01;
+    flip(bad, IPV4_CHECKSUM, 0x01);
     assert.doesNotThrow(() => Ipv4Packet.checked(bad));
     throwsCode(() => parseIpv4(bad), 'IPV4_BAD_CHECKSUM');
     const ttl = capture('ping4', 0);

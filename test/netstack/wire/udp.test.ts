@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { WireError } from '../../../netstack/wire/errors.js';
 import { parseAddress } from '../../../netstack/wire/ip-address.js';
 import { UDP_HEADER_LEN, UdpPacket, emitUdp, parseUdp, udpReprLength } from '../../../netstack/wire/udp.js';
-import { capture, hex } from '../../fixtures/captures/captures.js';
+import { capture, flip, hex } from '../../fixtures/captures/captures.js';
 
 const A4 = parseAddress('198.18.7.1');
 const R4 = parseAddress('198.18.7.2');
@@ -91,7 +91,7 @@ describe('UDP (RFC 768) on captured datagrams', () => {
     throwsCode(() => UdpPacket.checked(captured.subarray(0, 28)), 'UDP_TRUNCATED');
     const short = captured.slice(); short[4] = 0; short[5] = 7;
     throwsCode(() => UdpPacket.checked(short), 'UDP_BAD_LENGTH');
-    const flipped = captured.slice(); flipped[10] ^= 1;
+    const flipped = captured.slice(); flip(flipped, 10, 1);
     throwsCode(() => parseUdp(flipped, A4, R4), 'UDP_BAD_CHECKSUM');
   });
 
