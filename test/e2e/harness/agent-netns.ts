@@ -43,6 +43,8 @@ export class AgentNetns {
     await run('ip', ['-n', this.ns, 'addr', 'add', `${this.#opts.nsAddress}/30`, 'dev', this.vethNs]);
     await run('ip', ['-n', this.ns, 'link', 'set', this.vethNs, 'up']);
     await run('ip', ['-n', this.ns, 'link', 'set', 'lo', 'up']);
+    // Reach the other test addresses (the appliance's veth ends) through the root namespace.
+    await run('ip', ['-n', this.ns, 'route', 'add', '198.18.0.0/15', 'via', this.#opts.rootAddress]);
   }
 
   exec(command: string, args: string[], options: { timeoutMs?: number; allowFail?: boolean; input?: string } = {}) {
