@@ -121,3 +121,27 @@ export function pump(now: number, a: Side, b: Side, outputs: DeviceOutput[], fro
 }
 
 export const messageType = (bytes: Uint8Array): number => bytes[0]!;
+
+/** Runs both devices' timers in deadline order up to `until`, delivering everything; returns the times polled. */
+export function runTimers(a: Side, b: Side, until: number, onOutputs?: (now: number, from: Side, outputs: DeviceOutput[]) => void): number {
+  let now = 0;
+  for (let steps = 0; steps < 10_000; steps++) {
+    const da = a.device.nextDeadline() ?? Infinity;
+    const db = b.device.nextDeadline() ?? Infinity;
+    const next = Math.min(da, db);
+    if (next > until) break;
+    now = next;
+    const side = da <= db ? a : b;
+    const outputs = side.device.poll(now);
+    onOutputs?.(now, side, outputs);
+    pump(now, a, b, outputs, side);
+  }
+  return now;
+}
+
+/** Handshake and first packet A -> B at `now`; returns the packet B received. */
+export function establish(a: Side, b: Side, now = 0): Uint8Array {
+  const { toB } = pump(now, a, b, a.device.send(now, ipv4(A_TUNNEL, B_TUNNEL)), a);
+  if (toB.length !== 1) throw new Error(`handshake failed: ${JSON.stringify({ a: a.counters.snapshot(), b: b.counters.snapshot() })}`);
+  return toB[0]!;
+}
