@@ -12,6 +12,8 @@ export const CompileCode = Object.freeze({
   MATCHES_REFUSED: 'POL_CEL_MATCHES_REFUSED',
   SHADOWED: 'POL_CEL_SHADOWED',
   BAD_REGEX: 'POL_CEL_BAD_REGEX',
+  /** `re.matches(fact, 'literal')`: almost surely swapped arguments (pattern first). */
+  REGEX_ARGS: 'POL_CEL_REGEX_ARGS',
   INTERNAL: 'POL_CEL_INTERNAL',
 } as const);
 export type CompileCode = (typeof CompileCode)[keyof typeof CompileCode];

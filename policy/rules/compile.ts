@@ -156,8 +156,18 @@ function literalPatternFindings(root: CelNode): Finding[] {
   const findings: Finding[] = [];
   for (const node of walk(root)) {
     if (callName(node) !== 'matches' || receiver(node)?.checkedType?.name !== RE_TYPE) continue;
-    const pattern = callArgs(node)[0];
-    if (!isStringLiteral(pattern)) continue;
+    const [pattern, text] = callArgs(node);
+    if (!isStringLiteral(pattern)) {
+      // A run-time pattern would be agent-controlled; with a literal text it is a swap.
+      if (isStringLiteral(text)) {
+        findings.push({
+          offset: node.start,
+          code: CompileCode.REGEX_ARGS,
+          message: 're.matches(pattern, text) takes the pattern first; here the text is a literal and the pattern is not (arguments swapped?)',
+        });
+      }
+      continue;
+    }
     const compiled = pinRegex(pattern.args);
     if (!compiled.ok) {
       findings.push({ offset: pattern.start, code: CompileCode.BAD_REGEX, message: `invalid regular expression: ${compiled.message}` });

@@ -173,6 +173,11 @@ describe('compileCondition: matches() is refused, re.matches is RE2', () => {
     assert.equal(d?.column, 12);
   });
 
+  it('re.matches with a literal text and a computed pattern is refused as swapped arguments', () => {
+    assert.equal(diagnostics('sql', "re.matches(sql.statement, '^drop')")[0]?.code, CompileCode.REGEX_ARGS);
+    compiled('sql', 're.matches(sql.database, sql.statement)');
+  });
+
   it('re.matches arguments are typed', () => {
     assert.equal(diagnostics('sql', 're.matches(1, sql.statement)')[0]?.code, CompileCode.TYPE);
   });

@@ -207,7 +207,7 @@ describe('decide: unknown facts and evaluation errors fail closed', () => {
     for (const [src, facts] of [
       ["http.query['page'][0] == '1'", { http: { query: {} } }],
       ["http.body_json.user.name == 'x'", { http: { body_json: { other: 1 } } }],
-      ["re.matches(http.path, 'x')", { http: { path: '(' } }],
+      ["re.matches(http.path, http.body)", { http: { path: '(', body: 'x' } }],
     ] as const) {
       const d = decide([rule('r', 0, { verdict: 'allow', condition: compiled('http', src) })], { facts });
       assert.deepEqual([d.verdict, d.code], ['deny', DecisionCode.EVAL_ERROR], src);
