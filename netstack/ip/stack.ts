@@ -12,14 +12,15 @@
  * - Fragments are dropped (`ip.fragment`): the tunnel MTU makes them unnecessary and
  *   reassembly is a memory-exhaustion surface. IPv6 atomic fragments (RFC 6946) are whole
  *   packets and processed as such.
- * - IPv6 source routing (Routing header with Segments Left > 0) and options marked "discard if
- *   unrecognized" are dropped.
+ * - Source-routed packets are dropped, as Linux does by default (accept_source_route=0): IPv4
+ *   with an LSRR/SSRR option, IPv6 with a Routing header whose Segments Left is not 0. Other
+ *   IPv4 options are ignored; IPv6 options marked "discard if unrecognized" are honoured.
  * - Bytes after the IP total/payload length (WireGuard's padding to 16 bytes) are ignored.
  */
 import type { Counters } from '../counters.js';
 import { addressEquals } from '../wire/ip-address.js';
 import { WireError, counterName } from '../wire/errors.js';
-import { IP_PROTOCOL, IPV4_MIN_HEADER_LEN, Ipv4Packet } from '../wire/ipv4.js';
+import { IP_PROTOCOL, IPV4_MIN_HEADER_LEN, IPV4_OPT_LSRR, IPV4_OPT_SSRR, Ipv4Packet } from '../wire/ipv4.js';
 import { IPV6_HEADER_LEN, Ipv6Packet, walkIpv6ExtensionHeaders } from '../wire/ipv6.js';
 import { ICMPV4_TYPE_ECHO_REQUEST, Icmpv4Packet } from '../wire/icmpv4.js';
 import { ICMPV6_TYPE_ECHO_REQUEST, Icmpv6Packet } from '../wire/icmpv6.js';
@@ -70,7 +71,7 @@ export const IP_COUNTERS = {
   FRAGMENT: 'ip.fragment',
   NOT_LOCAL: 'ip.not_local',
   UNKNOWN_PROTOCOL: 'ip.unknown_protocol',
-  SOURCE_ROUTED: 'ipv6.source_routed',
+  SOURCE_ROUTED: 'ip.source_routed',
   UNRECOGNIZED_OPTION: 'ipv6.unrecognized_option',
   ICMP_UNHANDLED: 'icmp.unhandled',
   ECHO_REPLIED: 'icmp.echo_replied',
@@ -146,6 +147,9 @@ export class IpStack {
     const ip = Ipv4Packet.checked(bytes);
     if (!ip.verifyChecksum()) throw new WireError('IPV4_BAD_CHECKSUM');
     if (ip.isFragment) return this.#drop(IP_COUNTERS.FRAGMENT);
+    if (ip.headerLength > IPV4_MIN_HEADER_LEN && (ip.findOption(IPV4_OPT_LSRR) || ip.findOption(IPV4_OPT_SSRR))) {
+      return this.#drop(IP_COUNTERS.SOURCE_ROUTED);
+    }
     const { src, dst } = ip;
     if (!isUnicast(src)) return this.#drop(IP_COUNTERS.BAD_SOURCE);
     if (!isUnicast(dst)) return this.#drop(IP_COUNTERS.BAD_DESTINATION);

@@ -8,8 +8,6 @@
 export const WIRE_ERROR_CODES = [
   // generic
   'BUFFER_TOO_SMALL', // programmer error: emit target shorter than the representation
-  'IP_TRUNCATED', // empty packet, no version nibble
-  'IP_BAD_VERSION',
   // IPv4 (RFC 791)
   'IPV4_TRUNCATED',
   'IPV4_BAD_VERSION',
@@ -49,14 +47,15 @@ export const WIRE_ERROR_CODES = [
 export type WireErrorCode = (typeof WIRE_ERROR_CODES)[number];
 
 /**
- * `C` lets another codec (e.g. WireGuard messages) reuse the class with its own code union while
- * keeping `instanceof WireError` as the one test for "the bytes were bad".
+ * `C` lets another codec (e.g. WireGuard messages) reuse the class with its own code union,
+ * `new WireError<WgCode>('WG_...')`, keeping `instanceof WireError` as the one test for "the
+ * bytes were bad". `NoInfer` makes a plain `new WireError('TYPO')` a compile error.
  */
 export class WireError<C extends string = WireErrorCode> extends Error {
   override readonly name = 'WireError';
   readonly code: C;
 
-  constructor(code: C, message?: string) {
+  constructor(code: NoInfer<C>, message?: string) {
     super(message === undefined ? code : `${code}: ${message}`);
     this.code = code;
   }

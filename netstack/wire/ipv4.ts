@@ -52,9 +52,11 @@ const FLAG_DF = 0x4000;
 const FLAG_MF = 0x2000;
 const FRAG_OFFSET_MASK = 0x1fff;
 
-// Option types (RFC 791 §3.1): single-octet ones; every other type carries a length octet.
+// Option types (RFC 791 §3.1): End and No-op are one octet; every other type carries a length octet.
 const OPT_END = 0;
 const OPT_NOP = 1;
+export const IPV4_OPT_LSRR = 0x83; // Loose Source and Record Route
+export const IPV4_OPT_SSRR = 0x89; // Strict Source and Record Route
 
 /** The version nibble of an IP packet, or undefined for an empty buffer. */
 export function ipVersion(bytes: Uint8Array): number | undefined {
@@ -169,6 +171,22 @@ export class Ipv4Packet {
   /** The header and payload without any link padding after the total length. */
   get packet(): Uint8Array {
     return this.buffer.subarray(0, Math.min(this.totalLength, this.buffer.length));
+  }
+
+  /** The first option of `type` (type, length and data octets), if the header carries one. */
+  findOption(type: number): Uint8Array | undefined {
+    const options = this.options;
+    let i = 0;
+    while (i < options.length) {
+      const t = options[i]!;
+      if (t === OPT_END) return undefined;
+      if (t === OPT_NOP) { i += 1; continue; }
+      const len = options[i + 1] ?? 0;
+      if (len < 2) return undefined; // only on an unchecked view
+      if (t === type) return options.subarray(i, i + len);
+      i += len;
+    }
+    return undefined;
   }
 
   verifyChecksum(): boolean {

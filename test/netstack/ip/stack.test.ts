@@ -221,11 +221,19 @@ describe('IpStack: drops', () => {
     emitIpv6({ ...parseIpv6(udp6), nextHeader: IP_PROTOCOL.IPV6_ROUTE, payloadLength: udp6.length - 40 + 24 }, routed);
     routed.set([IP_PROTOCOL.UDP, 2, 0, 1], 40);
     routed.set(udp6.subarray(40), 64);
-    expectDrop(stack.receive(0, routed), 'ipv6.source_routed');
+    expectDrop(stack.receive(0, routed), 'ip.source_routed');
     routed[43] = 0; // Segments Left 0: the header is ignored and the datagram delivered
     assert.equal(stack.receive(0, routed).kind, 'deliver');
     const opt = capture('udp6-destination-options'); opt[42] = 0x9e;
     expectDrop(stack.receive(0, opt), 'ipv6.unrecognized_option');
+  });
+
+  it('drops IPv4 source routing but not other options', () => {
+    const { stack } = stackAt();
+    // The captured Record Route option turned into Loose / Strict Source and Record Route.
+    expectDrop(stack.receive(0, rewriteV4(capture('ping4-record-route', 0), 21, 0x83)), 'ip.source_routed');
+    expectDrop(stack.receive(0, rewriteV4(capture('ping4-record-route', 0), 21, 0x89)), 'ip.source_routed');
+    assert.equal(stack.receive(0, capture('ping4-record-route', 0)).kind, 'reply');
   });
 
   it('processes an IPv6 atomic fragment as a whole packet (RFC 6946)', () => {

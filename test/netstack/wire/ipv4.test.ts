@@ -103,6 +103,8 @@ describe('IPv4 (RFC 791) on captured packets', () => {
     assert.equal(p.options[1], 7); // Record Route
     assert.equal(p.options[2], 39); // its length
     assert.equal(p.payload[0], 8); // the ICMP echo request after the options
+    assert.equal(p.findOption(7)?.length, 39);
+    assert.equal(p.findOption(0x83), undefined);
     const repr = parseIpv4(captured);
     assert.equal(repr.payloadLength, 64);
     const buf = new Uint8Array(captured.length);
