@@ -9,6 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { canonicalParts } from './canonical-json.js';
 import { AuditError } from './errors.js';
 import { DEFAULT_MAX_BATCH, GroupCommitter, chainTip, type CommitStats } from './group-commit.js';
 import { normalizeInput, normalizeOutcome } from './normalize.js';
@@ -16,7 +17,7 @@ import { pruneStep } from './retention.js';
 import { checkQuery, readChunk, startSeq, type AuditQuery } from './query.js';
 import { Redactor } from './redact.js';
 import {
-  AUDIT_FORMAT_VERSION, type AuditDraft, type AuditEntry, type AuditOutcome, type AuditRecordInput,
+  AUDIT_FORMAT_VERSION, type AuditDraft, type AuditEntry, type AuditOutcome, type AuditRecordInput, type JsonObject,
 } from './record.js';
 import {
   decodeEntry, openStore, readAnchor, readHead, refreshSnapshot, type AuditStore, type ChainPoint,
@@ -126,6 +127,10 @@ export class AuditLog {
    * Appends a record. Resolves once it is durable (committed and fsync'd) with the stored entry;
    * rejects with an AuditError (AUDIT_BAD_RECORD, AUDIT_WRITE_FAILED, ...) otherwise, in which
    * case the caller must treat the request as not logged, i.e. deny it.
+   *
+   * Never drops a record: the queue is bounded only by memory. Backpressure is the caller's job:
+   * a connection awaits its append before forwarding, so a slow disk slows the agents down
+   * instead of losing their records.
    */
   append(record: AuditRecordInput): Promise<AuditEntry> {
     try {
@@ -175,12 +180,15 @@ export class AuditLog {
   #submit(body: AuditRecordInput, completion: { completes: number; outcome: AuditOutcome } | undefined): Promise<AuditEntry> {
     // time is taken at the call, not at commit: it is when the event happened.
     const draft: AuditDraft = { ...body, ...completion, v: AUDIT_FORMAT_VERSION, time: this.#clock().toISOString() };
-    // Cheap upper bound check before queueing; the exact stored size adds only seq and hashes.
-    const size = Buffer.byteLength(JSON.stringify(draft));
+    // Encoded here, outside the commit, so it overlaps the previous batch's fsync.
+    const parts = canonicalParts(draft as unknown as JsonObject);
+    let size = 0;
+    for (const [key, value] of parts) size += key.length + value.length;
+    // String length, not bytes: a cheap bound on memory per queued append, not a byte-exact cap.
     if (size > MAX_RECORD_BYTES) {
-      throw new AuditError('AUDIT_RECORD_TOO_LARGE', `record is ${size} bytes, limit ${MAX_RECORD_BYTES}`);
+      throw new AuditError('AUDIT_RECORD_TOO_LARGE', `record is about ${size} bytes, limit ${MAX_RECORD_BYTES}`);
     }
-    return this.#committer.submit(draft);
+    return this.#committer.submit({ draft, parts });
   }
 
   /** Checks the whole chain, plus that every record this handle acknowledged is still there. */

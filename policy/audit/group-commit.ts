@@ -19,9 +19,9 @@
  * caller, which awaits append() before forwarding a request.
  */
 import { AuditError } from './errors.js';
-import { GENESIS_HASH, hashRecord } from './hash-chain.js';
-import { canonicalJson } from './canonical-json.js';
-import type { AuditDraft, AuditEntry, JsonObject } from './record.js';
+import { GENESIS_HASH, hashCanonical } from './hash-chain.js';
+import { joinParts, part, type CanonicalParts } from './canonical-json.js';
+import type { AuditDraft, AuditEntry } from './record.js';
 import {
   META_HEAD, decodeEntry, lastKey, readAnchor, readHead, type AuditStore, type ChainPoint,
 } from './store.js';
@@ -29,8 +29,15 @@ import {
 /** Keeps one transaction's size and the latency of the appends at its end bounded. */
 export const DEFAULT_MAX_BATCH = 4096;
 
-interface Pending {
+/** A record ready to commit: its fields, and their canonical encoding made before the commit. */
+export interface PreparedRecord {
   draft: AuditDraft;
+  /** canonicalParts(draft): must not contain seq, prevHash or hash. */
+  parts: CanonicalParts;
+}
+
+interface Pending {
+  record: PreparedRecord;
   resolve: (entry: AuditEntry) => void;
   reject: (error: Error) => void;
 }
@@ -61,18 +68,19 @@ export function chainTip(store: AuditStore): ChainPoint {
 }
 
 /** Must run inside a write transaction. Assigns seq + hashes and writes the batch and the head. */
-export function writeBatch(store: AuditStore, drafts: readonly AuditDraft[]): AuditEntry[] {
+export function writeBatch(store: AuditStore, records: readonly PreparedRecord[]): AuditEntry[] {
   let { seq, hash } = chainTip(store);
   const entries: AuditEntry[] = [];
-  for (const draft of drafts) {
+  for (const { draft, parts } of records) {
     seq += 1;
-    const body = { ...draft, seq, prevHash: hash } as unknown as JsonObject;
-    hash = hashRecord(body);
-    const entry = { ...body, hash } as unknown as AuditEntry;
+    const prevHash = hash;
+    // Extras in key order: hash < prevHash < seq.
+    const linkParts: CanonicalParts = [part('prevHash', JSON.stringify(prevHash)), part('seq', String(seq))];
+    hash = hashCanonical(joinParts(parts, linkParts));
     // The chain is append-only: a record already at this key means someone wrote behind the head.
     if (store.records.doesExist(seq)) throw new AuditError('AUDIT_CONFLICT', `record ${seq} already exists`);
-    void store.records.put(seq, canonicalJson(entry as unknown as JsonObject));
-    entries.push(entry);
+    void store.records.put(seq, joinParts(parts, [part('hash', JSON.stringify(hash)), ...linkParts]));
+    entries.push({ ...draft, seq, prevHash, hash });
   }
   void store.meta.put(META_HEAD, { seq, hash });
   return entries;
@@ -92,9 +100,9 @@ export class GroupCommitter {
     this.#onCommit = options.onCommit;
   }
 
-  submit(draft: AuditDraft): Promise<AuditEntry> {
+  submit(record: PreparedRecord): Promise<AuditEntry> {
     return new Promise<AuditEntry>((resolve, reject) => {
-      this.#queue.push({ draft, resolve, reject });
+      this.#queue.push({ record, resolve, reject });
       // setImmediate, not a microtask: everything appended during this event-loop turn
       // (including from other promise continuations) joins the first batch.
       this.#draining ??= new Promise<void>((done) => setImmediate(() => void this.#drain().finally(done)));
@@ -128,7 +136,7 @@ export class GroupCommitter {
   async #commit(batch: Pending[]): Promise<void> {
     let entries: AuditEntry[];
     try {
-      entries = await this.#store.env.transaction(() => writeBatch(this.#store, batch.map((p) => p.draft)));
+      entries = await this.#store.env.transaction(() => writeBatch(this.#store, batch.map((p) => p.record)));
       await this.#store.env.flushed;
     } catch (error) {
       this.#stats.failedCommits += 1;

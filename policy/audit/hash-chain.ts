@@ -12,8 +12,13 @@ export const GENESIS_HASH = createHash('sha256').update('bailiff audit log genes
 
 export const HASH_PATTERN = /^[0-9a-f]{64}$/;
 
+/** SHA-256 (hex) of an already canonical JSON text. */
+export function hashCanonical(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
 /** Hash of a record; any `hash` field in it is ignored (that is the value being computed). */
 export function hashRecord(record: JsonObject): string {
   const { hash: _ignored, ...body } = record;
-  return createHash('sha256').update(canonicalJson(body), 'utf8').digest('hex');
+  return hashCanonical(canonicalJson(body));
 }

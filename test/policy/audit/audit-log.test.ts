@@ -1,8 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
+import fc from 'fast-check';
 import {
   AuditError, AuditLog, GENESIS_HASH, canonicalJson, hashRecord, type AuditEntry, type JsonObject,
 } from '../../../policy/audit/index.js';
+import { canonicalParts, joinParts, part } from '../../../policy/audit/canonical-json.js';
 import { decision, tempDir } from './helpers.js';
 
 async function collect(iterable: AsyncIterable<AuditEntry>): Promise<AuditEntry[]> {
@@ -144,6 +146,23 @@ describe('group commit', () => {
     }
   });
 
+  test('a burst larger than maxBatch is split into bounded commits and nothing is dropped', async () => {
+    const { dir, cleanup } = tempDir();
+    const log = await AuditLog.open({ dir, maxBatch: 512 });
+    try {
+      const entries = await Promise.all(Array.from({ length: 5000 }, (_, i) => log.append(decision(i))));
+      assert.equal(entries.length, 5000);
+      const stats = log.stats();
+      assert.equal(stats.commits, 10);
+      assert.equal(stats.largestBatch, 512);
+      assert.equal(stats.pending, 0);
+      assert.equal((await log.verify()).ok, true);
+    } finally {
+      await log.close();
+      cleanup();
+    }
+  });
+
   test('maxBatch 1 means one commit per record (the bench baseline)', async () => {
     const { dir, cleanup } = tempDir();
     const log = await AuditLog.open({ dir, maxBatch: 1 });
@@ -227,5 +246,19 @@ describe('canonical JSON', () => {
   test('sorts keys at every depth, no whitespace, drops undefined', () => {
     assert.equal(canonicalJson({ b: 1, a: [{ d: 'x', c: null }], e: { g: true, f: -0 } }), '{"a":[{"c":null,"d":"x"}],"b":1,"e":{"f":0,"g":true}}');
     assert.equal(canonicalJson(JSON.parse(canonicalJson({ s: '\u2028"\\' }))), canonicalJson({ s: '\u2028"\\' }));
+  });
+
+  test('parts encoded at append time and joined in the commit equal canonicalJson of the whole', () => {
+    fc.assert(fc.property(
+      fc.dictionary(fc.string(), fc.jsonValue()), fc.nat(), fc.string({ minLength: 64, maxLength: 64 }),
+      (body, seq, prevHash) => {
+        const record = JSON.parse(JSON.stringify(body)) as JsonObject;
+        delete record.seq;
+        delete record.prevHash;
+        const joined = joinParts(canonicalParts(record), [part('prevHash', JSON.stringify(prevHash)), part('seq', String(seq))]);
+        assert.equal(joined, canonicalJson({ ...record, prevHash, seq }));
+        assert.equal(canonicalJson(JSON.parse(joined) as JsonObject), joined);
+      },
+    ), { numRuns: 300 });
   });
 });

@@ -152,6 +152,25 @@ describe('tampering', () => {
     assert.deepEqual(codes(result), [`AUDIT_GAP@${N}`]);
   });
 
+  test('a record written behind the head fails the whole batch, consumes no seq, and the log recovers', async () => {
+    const forged = { ...entry(N), seq: N + 1 };
+    store(N + 1, forged);
+    await raw.close();
+    const log = await AuditLog.open({ dir });
+    try {
+      const batch = await Promise.allSettled([log.append(decision(1)), log.append(decision(2))]);
+      for (const r of batch) assert.equal(r.status === 'rejected' && (r.reason as { code?: string }).code, 'AUDIT_CONFLICT');
+      assert.equal(log.stats().failedCommits, 1);
+      raw = openRaw(dir);
+      raw.records.removeSync(N + 1);
+      const next = await log.append(decision(3));
+      assert.equal(next.seq, N + 1);
+      assert.equal((await log.verify()).ok, true);
+    } finally {
+      await log.close();
+    }
+  });
+
   test('any single random edit of any stored record fails verification', async () => {
     const log = await AuditLog.open({ dir, readOnly: true });
     try {
