@@ -104,7 +104,12 @@ export class AuditLog {
     }
     const log = new AuditLog(options, openStore(options.dir, options.readOnly === true));
     if (retention && !options.readOnly) {
-      await log.prune();
+      try {
+        await log.prune();
+      } catch (error) {
+        await log.close();
+        throw error;
+      }
       const every = retention.intervalMs ?? DEFAULT_PRUNE_INTERVAL_MS;
       if (every > 0) {
         // Failures are retried at the next tick; unref so a forgotten close() does not hang exit.
