@@ -26,7 +26,7 @@ import {
   zeroInitiatorState, type LocalIdentity, type RemoteIdentity,
 } from './handshake.js';
 import { ipPacketLength, addressLength, destinationOffset, sourceOffset } from './inner-packet.js';
-import { dh, importPublicKey, keyPairFromPrivate, KeyError } from './keys.js';
+import { dh, importPublicKey, keyPairFromPrivate, KeyError, type X25519KeyPair } from './keys.js';
 import { Keypair } from './keypair.js';
 import { LoadMonitor } from './load-monitor.js';
 import { Peer } from './peer.js';
@@ -264,7 +264,7 @@ export class Device {
 
     // One handshake slot per peer: the peer's initiation replaces one we may have in flight.
     this.#clearHandshake(peer);
-    const ephemeral = keyPairFromPrivate(this.#random(KEY_SIZE));
+    const ephemeral = this.#newEphemeral();
     const localIndex = this.#allocateIndex({ peer, keypair: undefined });
     const response = createResponse(result, ephemeral, localIndex);
     if (response === undefined) {
@@ -412,7 +412,7 @@ export class Device {
     }
     if (peer.endpoint === undefined) return this.#drop('no_endpoint');
     this.#clearHandshake(peer);
-    const ephemeral = keyPairFromPrivate(this.#random(KEY_SIZE));
+    const ephemeral = this.#newEphemeral();
     const localIndex = this.#allocateIndex({ peer, keypair: undefined });
     const created = createInitiation(this.#local, peer.identity, ephemeral, localIndex, tai64n(this.#wallClock()));
     if (created === undefined) {
@@ -523,6 +523,14 @@ export class Device {
     peer.current = peer.previous = peer.next = undefined;
     this.#clearHandshake(peer);
     this.#flushStaged(peer);
+  }
+
+  /** A fresh ephemeral key pair; the raw secret is wiped once it lives inside a KeyObject. */
+  #newEphemeral(): X25519KeyPair {
+    const secret = this.#random(KEY_SIZE);
+    const pair = keyPairFromPrivate(secret);
+    secret.fill(0);
+    return pair;
   }
 
   #jitter(): number {

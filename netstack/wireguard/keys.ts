@@ -33,7 +33,12 @@ export function generatePrivateKey(random: (n: number) => Uint8Array = randomByt
 
 export function importPrivateKey(raw: Uint8Array): KeyObject {
   checkSize(raw, 'private key');
-  return createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, raw]), format: 'der', type: 'pkcs8' });
+  const der = Buffer.concat([PKCS8_X25519_PREFIX, raw]);
+  try {
+    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  } finally {
+    der.fill(0); // the copy of the secret we made; OpenSSL holds its own
+  }
 }
 
 /** Throws for a wrong size only; every 32-byte string is a valid X25519 public key. */

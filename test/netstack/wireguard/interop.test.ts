@@ -67,7 +67,7 @@ class Driver {
   #timer: NodeJS.Timeout | undefined;
   onTunnel: (packet: Uint8Array) => void = () => {};
 
-  constructor(readonly socket: Socket, options: { random?: (n: number) => Uint8Array; wallClock?: () => number } = {}) {
+  constructor(readonly socket: Socket, options: { random?: (n: number) => Uint8Array; wallClock?: () => number; underLoad?: () => boolean } = {}) {
     this.device = new Device({ privateKey: decodeKey(OUR_PRIVATE_KEY), counters: this.counters, ...options });
     this.device.addPeer({
       publicKey: publicKeyFromPrivate(decodeKey(WG_GO_PRIVATE_KEY)),
@@ -165,6 +165,16 @@ describe('interop with wireguard-go', { timeout: 60_000 }, () => {
     if (keyDir !== undefined) rmSync(keyDir, { recursive: true, force: true });
   });
 
+  function ping(count: number, waitSeconds: number): Promise<string> {
+    return new Promise<string>((resolve) => {
+      const child = spawn('ip', ['netns', 'exec', netns, 'ping', '-c', String(count), '-i', '0.3', '-W', String(waitSeconds), ourTunnel]);
+      let text = '';
+      child.stdout.on('data', (c: Buffer) => { text += c.toString(); });
+      const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      child.on('exit', () => { clearTimeout(kill); resolve(text); });
+    });
+  }
+
   it('answers a ping from wireguard-go (we are the responder)', async () => {
     driver = new Driver(socket!);
     drivers.push(driver);
@@ -173,13 +183,7 @@ describe('interop with wireguard-go', { timeout: 60_000 }, () => {
       const reply = echoReply(packet);
       if (reply !== undefined) d.send(reply);
     };
-    const output = await new Promise<string>((resolve) => {
-      const ping = spawn('ip', ['netns', 'exec', netns, 'ping', '-c', '3', '-i', '0.3', '-W', '3', ourTunnel]);
-      let text = '';
-      ping.stdout.on('data', (c: Buffer) => { text += c.toString(); });
-      const kill = setTimeout(() => ping.kill('SIGKILL'), 20_000);
-      ping.on('exit', () => { clearTimeout(kill); resolve(text); });
-    });
+    const output = await ping(3, 3);
     assert.match(output, /3 received/, `ping output:\n${output}\ncounters: ${JSON.stringify(d.counters.snapshot())}`);
     assert.equal(d.counters.get('wg.handshake_response_sent'), 1);
     assert.equal(d.device.peers()[0]!.endpoint?.address, nsVeth);
@@ -211,6 +215,27 @@ describe('interop with wireguard-go', { timeout: 60_000 }, () => {
         datagrams: d.log.map(({ dir, bytes }) => ({ dir, bytes })),
       }, null, 2));
     }
+    d.stop();
+  });
+
+  it('under load sends wireguard-go a cookie, and accepts its retry carrying mac2', async () => {
+    // Forget the previous sessions on wireguard-go's side so that the ping needs a new handshake.
+    const ourPublic = encodeKey(publicKeyFromPrivate(decodeKey(OUR_PRIVATE_KEY)));
+    const ourPort = socket!.address().port;
+    run('ip', ['netns', 'exec', netns, 'wg', 'set', ifname, 'peer', ourPublic, 'remove']);
+    run('ip', ['netns', 'exec', netns, 'wg', 'set', ifname, 'peer', ourPublic, 'endpoint', `${hostVeth}:${ourPort}`, 'allowed-ips', `${ourTunnel}/32`]);
+    driver = new Driver(socket!, { underLoad: () => true });
+    drivers.push(driver);
+    const d = driver;
+    d.onTunnel = (packet) => {
+      const reply = echoReply(packet);
+      if (reply !== undefined) d.send(reply);
+    };
+    // wireguard-go retries the initiation REKEY_TIMEOUT after the cookie, so allow for that.
+    const output = await ping(1, 12);
+    assert.match(output, /1 received/, `ping output:\n${output}\ncounters: ${JSON.stringify(d.counters.snapshot())}`);
+    assert.equal(d.counters.get('wg.cookie_sent'), 1);
+    assert.equal(d.counters.get('wg.handshake_response_sent'), 1);
     d.stop();
   });
 });
