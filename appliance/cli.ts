@@ -13,6 +13,8 @@ import { Appliance } from './appliance.js';
 import { DEMO_PEER, DEMO_STATE_DIR, materializeDemoConfig } from './demo.js';
 import { createLogger } from './logger.js';
 import { addPeer, PeerAddError } from './peer-add.js';
+import { auditCommand } from './audit-command.js';
+import { testCommand } from './test-command.js';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -32,6 +34,10 @@ commands:
                                             create an agent peer and its WireGuard client file
   keygen                                    print a new WireGuard key pair
   validate PATH                             check a policy file or folder
+  test PATH FIXTURE.json|DIR...             replay request fixtures against a policy
+  audit [--config PATH] [--follow] [--json] [--since T] [--peer P] [--verdict V]
+                                            read the audit log
+  audit verify [--config PATH]              check the audit log's hash chain
   help                                      show this text
 `;
 
@@ -49,6 +55,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return keygenCommand(io);
       case 'validate':
         return await validateCommand(rest, io);
+      case 'test':
+        return await testCommand(rest, io);
+      case 'audit':
+        return await auditDispatch(rest, io);
       case undefined:
       case 'help':
       case '--help':
@@ -110,6 +120,30 @@ async function validateCommand(args: string[], io: CliIo): Promise<number> {
     + `${c.profiles.length} profiles, ${c.peers.length} peers)\n`,
   );
   return 0;
+}
+
+/** `bailiff audit ...`: the state dir comes from --config (or the demo), the rest is the audit command's. */
+async function auditDispatch(args: string[], io: CliIo): Promise<number> {
+  const rest = [...args];
+  let given: string | undefined;
+  const at = rest.findIndex((a) => a === '--config' || a.startsWith('--config='));
+  if (at >= 0) {
+    const [flag] = rest.splice(at, 1);
+    given = flag!.includes('=') ? flag!.slice('--config='.length) : rest.splice(at, 1)[0];
+    if (!given) {
+      io.stderr('bailiff audit: --config needs a path\n');
+      return 2;
+    }
+  }
+  const { path } = resolveConfigPath(given, io);
+  const loaded = await loadConfig(path);
+  if (!loaded.config) throw new ConfigError(loaded.diagnostics);
+  return auditCommand(rest, {
+    stdout: io.stdout,
+    stderr: io.stderr,
+    stateDir: loaded.config.gateway.stateDir,
+    ...(io.signal ? { signal: io.signal } : {}),
+  });
 }
 
 async function peerAddCommand(args: string[], io: CliIo): Promise<number> {
