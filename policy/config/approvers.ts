@@ -4,6 +4,7 @@ import type { Diagnostics } from './diagnostics.js';
 import type { HclBlock } from './hcl.js';
 import type { ApproverDecl, DefaultsConfig, HumanApproverDecl, LlmApproverDecl } from './model.js';
 import { typedBlockLabels } from './names.js';
+import { implicitSecretEnv } from './credentials.js';
 
 export const APPROVER_TYPES = ['llm_approver', 'human_approver'] as const;
 export const DEFAULT_LLM_TIMEOUT_MS = 20_000;
@@ -23,7 +24,7 @@ function inferProvider(model: string | undefined, hasCredential: boolean): LlmAp
   return 'ollama';
 }
 
-export function decodeApprovers(blocks: HclBlock[], diagnostics: Diagnostics, defaults: DefaultsConfig): ApproverDecl[] {
+export function decodeApprovers(blocks: HclBlock[], diagnostics: Diagnostics, defaults: DefaultsConfig, declared: Set<string> = new Set()): ApproverDecl[] {
   const out: ApproverDecl[] = [];
   const seen = new Map<string, HclBlock>();
   for (const block of blocks) {
@@ -36,6 +37,7 @@ export function decodeApprovers(blocks: HclBlock[], diagnostics: Diagnostics, de
       continue;
     }
     seen.set(ref, block);
+    declared.add(ref);
     const r = new BodyReader(block.body, diagnostics, `approver ${ref}`, block.pos);
     const decoded = labels.type === 'llm_approver'
       ? decodeLlm(r, labels.name, ref, block, defaults)
@@ -75,9 +77,12 @@ function decodeLlm(r: BodyReader, name: string, ref: string, block: HclBlock, de
 
 function decodeHuman(r: BodyReader, name: string, ref: string, block: HclBlock, defaults: DefaultsConfig): HumanApproverDecl | undefined {
   const channel = r.string('channel');
-  const botToken = r.secret('bot_token');
-  const appToken = r.secret('app_token');
+  // Claw Patrol files name only the channel (their tokens live elsewhere): the tokens then come
+  // from BAILIFF_SECRET_<NAME>_BOT_TOKEN and _APP_TOKEN (Socket Mode), read when first used.
+  const implicit = !r.has('bot_token') && channel !== undefined;
+  const botToken = r.secret('bot_token') ?? (implicit ? { from: 'env' as const, name: implicitSecretEnv(name, 'bot_token'), pos: block.pos } : undefined);
   const signingSecret = r.secret('signing_secret');
+  const appToken = r.secret('app_token') ?? (implicit && !signingSecret ? { from: 'env' as const, name: implicitSecretEnv(name, 'app_token'), pos: block.pos } : undefined);
   const approvers = r.stringList('approvers') ?? [];
   const requireApprovers = r.integer('require_approvers', { min: 1, max: 100 }) ?? 1;
   const timeoutMs = r.durationOrSeconds('timeout') ?? defaults.humanTimeoutMs;

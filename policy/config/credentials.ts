@@ -32,7 +32,7 @@ export function implicitSecretEnv(name: string, slot?: string): string {
   return slot ? `${base}_${slot.toUpperCase()}` : base;
 }
 
-export function decodeCredentials(blocks: HclBlock[], diagnostics: Diagnostics): { credentials: CredentialDecl[]; endpointRefs: Map<string, Reference[]> } {
+export function decodeCredentials(blocks: HclBlock[], diagnostics: Diagnostics, declared: Set<string> = new Set()): { credentials: CredentialDecl[]; endpointRefs: Map<string, Reference[]> } {
   const credentials: CredentialDecl[] = [];
   const endpointRefs = new Map<string, Reference[]>();
   const seen = new Map<string, HclBlock>();
@@ -47,6 +47,7 @@ export function decodeCredentials(blocks: HclBlock[], diagnostics: Diagnostics):
       continue;
     }
     seen.set(ref, block);
+    declared.add(ref);
     const r = new BodyReader(block.body, diagnostics, `credential ${ref}`, block.pos);
     const single = r.reference('endpoint', ENDPOINT_TYPES);
     const many = r.referenceList('endpoints', ENDPOINT_TYPES);

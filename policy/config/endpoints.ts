@@ -21,7 +21,7 @@ const NOT_SUPPORTED: Record<string, string> = {
   openai_codex_https: 'use an https endpoint for chatgpt.com',
 };
 
-export function decodeEndpoints(blocks: HclBlock[], diagnostics: Diagnostics): EndpointDecl[] {
+export function decodeEndpoints(blocks: HclBlock[], diagnostics: Diagnostics, declared: Set<string> = new Set()): EndpointDecl[] {
   const out: EndpointDecl[] = [];
   const seen = new Map<string, HclBlock>();
   for (const block of blocks) {
@@ -35,6 +35,7 @@ export function decodeEndpoints(blocks: HclBlock[], diagnostics: Diagnostics): E
       continue;
     }
     seen.set(ref, block);
+    declared.add(ref);
     const r = new BodyReader(block.body, diagnostics, `endpoint ${ref}`, block.pos);
     const description = r.string('description');
     const tunnel = r.reference('tunnel', ['ssh_tunnel', 'tailscale', 'ssh_port_forward']);

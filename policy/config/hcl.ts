@@ -253,6 +253,7 @@ class Reader {
         const literal = inner.namedChildren.find((n) => n?.type === 'template_literal');
         if (!literal) return { kind: 'string', value: '', pos, body: { raw: '', start: this.posAt(inner.startIndex + 1) } };
         const start = this.pos(literal);
+        if (literal.text.includes('\n')) return this.unterminated(pos);
         return { kind: 'string', value: this.unescape(literal.text, start), pos, body: { raw: literal.text, start } };
       }
       default:
@@ -277,10 +278,17 @@ class Reader {
       const literal = inner.namedChildren.find((n) => n?.type === 'template_literal');
       const start = literal ? this.pos(literal) : this.posAt(inner.startIndex + 1);
       const raw = literal?.text ?? '';
+      if (raw.includes('\n')) return this.unterminated(pos);
       return { kind: 'string', value: this.unescape(raw, start), pos, body: { raw, start } };
     }
     if (inner.type === 'heredoc_template') return this.heredoc(inner, pos);
     this.diagnostics.error(pos, `unsupported template (${inner.type})`);
+    return undefined;
+  }
+
+  /** A quoted string cannot span lines in HCL; the grammar ran on to the next quote instead. */
+  unterminated(pos: Position): undefined {
+    this.diagnostics.error(pos, 'unterminated string: a quoted string must end on its line (use a heredoc like <<-EOT for several lines)');
     return undefined;
   }
 

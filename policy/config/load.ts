@@ -87,9 +87,14 @@ export async function loadConfigTexts(
   for (const block of top.blocks('plugin')) diagnostics.error(block.pos, 'plugin blocks are not supported: Bailiff has no external plugins');
 
   const defaults = decodeDefaults(defaultsBlocks[0] && labelless(defaultsBlocks[0], diagnostics), diagnostics);
-  const endpoints = decodeEndpoints(top.blocks('endpoint'), diagnostics);
-  const { credentials, endpointRefs } = decodeCredentials(top.blocks('credential'), diagnostics);
-  const approvers = decodeApprovers(top.blocks('approver'), diagnostics, defaults);
+  // Declared names (even of blocks with errors), so one bad block does not cascade into
+  // "not declared" errors everywhere it is referenced.
+  const endpointSet = new Set<string>();
+  const credentialSet = new Set<string>();
+  const approverSet = new Set<string>();
+  const endpoints = decodeEndpoints(top.blocks('endpoint'), diagnostics, endpointSet);
+  const { credentials, endpointRefs } = decodeCredentials(top.blocks('credential'), diagnostics, credentialSet);
+  const approvers = decodeApprovers(top.blocks('approver'), diagnostics, defaults, approverSet);
   const pendingProfiles = decodeProfiles(top.blocks('profile'), diagnostics);
   const profiles = pendingProfiles.map((p) => p.decl);
   const peers = decodePeers(top.blocks('peer'), diagnostics, new Set(profiles.map((p) => p.name)));
@@ -103,18 +108,16 @@ export async function loadConfigTexts(
   if (gateway) checkPeerAddresses(peers, gateway, diagnostics);
 
   // Second pass: every reference must name a declared block of the right kind.
-  const endpointSet = new Set(endpoints.map((e) => e.ref));
   const credentialByRef = new Map(credentials.map((c) => [c.ref, c]));
-  const approverSet = new Set(approvers.map((a) => a.ref));
   const missing = (ref: Reference, what: string) => diagnostics.error(ref.pos, `${what}: ${ref.kind}.${ref.name} is not declared`);
   for (const [credential, refs] of endpointRefs) {
     for (const ref of refs) if (!endpointSet.has(`${ref.kind}.${ref.name}`)) missing(ref, `credential ${credential}`);
   }
   for (const { decl, refs } of pendingProfiles) {
-    for (const ref of refs) if (!credentialByRef.has(`${ref.kind}.${ref.name}`)) missing(ref, `profile "${decl.name}"`);
+    for (const ref of refs) if (!credentialSet.has(`${ref.kind}.${ref.name}`)) missing(ref, `profile "${decl.name}"`);
   }
   for (const approver of approvers) {
-    if (approver.type === 'llm_approver' && approver.credential && !credentialByRef.has(approver.credential)) {
+    if (approver.type === 'llm_approver' && approver.credential && !credentialSet.has(approver.credential)) {
       diagnostics.error(approver.pos, `approver ${approver.ref}: ${approver.credential} is not declared`);
     }
   }
@@ -124,8 +127,8 @@ export async function loadConfigTexts(
     for (const ref of approverRefs) if (!approverSet.has(`${ref.kind}.${ref.name}`)) missing(ref, what);
     if (credentialRef) {
       const credential = credentialByRef.get(decl.credential!);
-      if (!credential) missing(credentialRef, what);
-      else if (!decl.endpoints.some((e) => credential.endpoints.includes(e))) {
+      if (!credentialSet.has(decl.credential!)) missing(credentialRef, what);
+      else if (credential && !decl.endpoints.some((e) => credential.endpoints.includes(e))) {
         diagnostics.error(credentialRef.pos, `${what}: ${credential.ref} is not bound to any of the rule's endpoints, so the rule could never match`);
       }
     }

@@ -1,0 +1,3 @@
+approver "human_approver" "ops" {
+  timeout = "2m"
+}
