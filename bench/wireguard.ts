@@ -15,8 +15,8 @@ import { Device, type DeviceOutput, type UdpEndpoint } from '../netstack/wiregua
 import { generatePrivateKey, publicKeyFromPrivate } from '../netstack/wireguard/keys.js';
 
 const PACKET_SIZE = 1420;
-const ROUNDS = 5;
-const ROUND_MS = 400;
+const ROUNDS = 8;
+const ROUND_MS = 300;
 
 export interface WireguardBenchResult {
   devicePacketsPerSecond: number;

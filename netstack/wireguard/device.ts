@@ -29,6 +29,7 @@ import { ipPacketLength, addressLength, destinationOffset, sourceOffset } from '
 import { dh, importPublicKey, keyPairFromPrivate, KeyError, type X25519KeyPair } from './keys.js';
 import { Keypair } from './keypair.js';
 import { LoadMonitor } from './load-monitor.js';
+import { OutputRing } from './output-ring.js';
 import { Peer } from './peer.js';
 import { SourceRateLimiter } from './source-rate-limiter.js';
 import { compareTai64n, tai64n } from './tai64n.js';
@@ -62,6 +63,7 @@ export class Device {
   readonly #peers = new Map<string, Peer>();
   readonly #routes = new AllowedIps<Peer>();
   readonly #indices = new Map<number, IndexEntry>();
+  readonly #ring = new OutputRing();
 
   constructor(options: DeviceOptions) {
     this.#counters = options.counters;
@@ -221,7 +223,7 @@ export class Device {
     if (this.#routes.lookup(plaintext, sourceOffset(plaintext), addressLength(plaintext)) !== peer) {
       return this.#drop('allowed_ips');
     }
-    out.push({ kind: 'toTunnel', peer, packet: plaintext.subarray(0, length) });
+    out.push({ kind: 'toTunnel', peer, packet: new Uint8Array(plaintext.buffer, plaintext.byteOffset, length) });
   }
 
   #receiveHandshake(now: number, from: UdpEndpoint, datagram: Uint8Array, type: number, out: DeviceOutput[]): void {
@@ -347,7 +349,7 @@ export class Device {
   // ---- send paths ----
 
   #sendData(now: number, peer: Peer, keypair: Keypair, packet: Uint8Array, out: DeviceOutput[]): void {
-    this.#emit(peer, keypair.seal(packet), out);
+    this.#emit(peer, keypair.seal(packet, this.#ring), out);
     // Jitter is drawn only when the timer is armed: random bytes per packet would cost more than the rest.
     if (packet.length > 0) { if (peer.newHandshakeAt === Infinity) timersDataSent(peer, now, this.#jitter()); }
     else this.#counters.inc('wg.keepalive_sent');

@@ -12,6 +12,7 @@ import {
   AEAD_TAG_SIZE, MESSAGE_TRANSPORT_HEADER_SIZE, emitTransportHeader, paddedLength,
 } from '../wire/wireguard-messages.js';
 import { REJECT_AFTER_MESSAGES_NUMBER, REJECT_AFTER_TIME } from './constants.js';
+import type { OutputRing } from './output-ring.js';
 import { ReplayWindow } from './replay-window.js';
 
 const CHACHA = 'chacha20-poly1305';
@@ -20,8 +21,6 @@ const NONCE_SIZE = 12;
 
 // Single-threaded, and createCipheriv copies the nonce, so one scratch nonce serves every call.
 const nonce = Buffer.alloc(NONCE_SIZE);
-// Plaintext padded to 16 is assembled here when the packet is not already a multiple of 16.
-let padScratch = Buffer.alloc(2048);
 
 function setNonce(low: number, high: number): void {
   nonce.writeUInt32LE(low, 4);
@@ -58,36 +57,38 @@ export class Keypair {
     return !this.#zeroed && now - this.createdAt < REJECT_AFTER_TIME;
   }
 
-  /** Seals `packet` (an IP packet, or empty for a keepalive) into a complete type-4 message. */
-  seal(packet: Uint8Array): Buffer {
+  /**
+   * Seals `packet` (an IP packet, or empty for a keepalive) into a complete type-4 message taken
+   * from `ring`. The padded plaintext is assembled in place, then overwritten by the ciphertext.
+   */
+  seal(packet: Uint8Array, ring: OutputRing): Uint8Array {
     const counter = this.sendCounter++;
     const padded = paddedLength(packet.length);
-    let plaintext = packet;
-    if (padded !== packet.length) {
-      if (padScratch.length < padded) padScratch = Buffer.alloc(padded * 2);
-      padScratch.set(packet);
-      padScratch.fill(0, packet.length, padded);
-      plaintext = padScratch.subarray(0, padded);
-    }
+    const out = ring.take(MESSAGE_TRANSPORT_HEADER_SIZE + padded + AEAD_TAG_SIZE);
+    const content = out.subarray(MESSAGE_TRANSPORT_HEADER_SIZE, MESSAGE_TRANSPORT_HEADER_SIZE + padded);
+    content.set(packet);
+    content.fill(0, packet.length);
+    emitTransportHeader(out, this.remoteIndex, counter);
     setNonce(counter >>> 0, Math.floor(counter / 0x1_0000_0000));
     const cipher = createCipheriv(CHACHA, this.#sendKey, nonce, AEAD_OPTIONS);
-    const body = cipher.update(plaintext);
+    content.set(cipher.update(content));
     cipher.final();
-    const out = Buffer.allocUnsafe(MESSAGE_TRANSPORT_HEADER_SIZE + padded + AEAD_TAG_SIZE);
-    emitTransportHeader(out, this.remoteIndex, counter);
-    out.set(body, MESSAGE_TRANSPORT_HEADER_SIZE);
     out.set(cipher.getAuthTag(), MESSAGE_TRANSPORT_HEADER_SIZE + padded);
     return out;
   }
 
-  /** Opens a type-4 message whose header was already checked; undefined if it does not authenticate. */
-  open(message: Uint8Array, counterLow: number, counterHigh: number): Buffer | undefined {
+  /**
+   * Opens a type-4 message whose header was already checked; undefined if it does not
+   * authenticate. The plaintext is a fresh buffer from node:crypto (it cannot decrypt in place).
+   */
+  open(message: Uint8Array, counterLow: number, counterHigh: number): Uint8Array | undefined {
     const end = message.length - AEAD_TAG_SIZE;
     setNonce(counterLow, counterHigh);
     try {
       const decipher = createDecipheriv(CHACHA, this.#receiveKey, nonce, AEAD_OPTIONS);
-      decipher.setAuthTag(message.subarray(end));
-      const plaintext = decipher.update(message.subarray(MESSAGE_TRANSPORT_HEADER_SIZE, end));
+      // Plain Uint8Array views: cheaper to create than Buffer.subarray's FastBuffer.
+      decipher.setAuthTag(new Uint8Array(message.buffer, message.byteOffset + end, AEAD_TAG_SIZE));
+      const plaintext = decipher.update(new Uint8Array(message.buffer, message.byteOffset + MESSAGE_TRANSPORT_HEADER_SIZE, end - MESSAGE_TRANSPORT_HEADER_SIZE));
       decipher.final();
       return plaintext;
     } catch {
