@@ -10,6 +10,8 @@ import { IpStack } from '../netstack/ip/stack.js';
 import { formatAddress, parseCidr } from '../netstack/wire/ip-address.js';
 import { Device, type DeviceOutput } from '../netstack/wireguard/device.js';
 import type { Config, PeerDecl } from '../policy/config/model.js';
+import { AuditLog, auditDir } from '../policy/audit/index.js';
+import { CompiledPolicy } from '../policy/engine.js';
 import { applianceAddresses, resolvePeerAddresses } from './addresses.js';
 import { startMetricsServer } from './metrics.js';
 import { loadOrCreateServerKey } from './server-key.js';
@@ -25,6 +27,9 @@ export class Appliance {
   readonly counters = new Counters();
   readonly #logger: Logger;
   #config: Config;
+  /** The compiled policy in force; replaced whole on reload, never edited. */
+  #policy: CompiledPolicy;
+  #audit!: AuditLog;
   #device!: Device;
   #ip!: IpStack;
   #udp!: UdpBind;
@@ -36,6 +41,7 @@ export class Appliance {
 
   private constructor(config: Config, options: ApplianceOptions) {
     this.#config = config;
+    this.#policy = new CompiledPolicy(config);
     this.#logger = options.logger;
   }
 
@@ -47,6 +53,14 @@ export class Appliance {
 
   get config(): Config {
     return this.#config;
+  }
+
+  get policy(): CompiledPolicy {
+    return this.#policy;
+  }
+
+  get audit(): AuditLog {
+    return this.#audit;
   }
 
   get udpPort(): number {
@@ -64,6 +78,7 @@ export class Appliance {
   async #start(options: ApplianceOptions): Promise<void> {
     const { gateway } = this.#config;
     const key = loadOrCreateServerKey(gateway.stateDir);
+    this.#audit = await AuditLog.open({ dir: auditDir(gateway.stateDir) });
     this.#device = new Device({ privateKey: key.privateKey, counters: this.counters });
     key.privateKey.fill(0);
     const own = applianceAddresses(gateway);
@@ -79,6 +94,12 @@ export class Appliance {
       status: () => this.status(),
     });
     this.#schedule();
+    await this.#audit.append({
+      kind: 'system',
+      message: 'appliance started',
+      mode: gateway.mode,
+      detail: { policy: this.#config.digest, peers: this.#config.peers.length, rules: this.#config.rules.length },
+    });
   }
 
   status(): Record<string, unknown> {
@@ -92,16 +113,28 @@ export class Appliance {
     };
   }
 
-  /** Swap in a new configuration. Peers are added, updated and removed; sessions of kept peers survive. */
-  reload(config: Config): void {
+  /**
+   * Swap in a new configuration: the compiled policy is replaced whole (a request decided after
+   * this sees only the new one), peers are added, updated and removed, sessions of kept peers
+   * survive. The swap is recorded in the audit log with the policy's digest.
+   */
+  async reload(config: Config): Promise<void> {
     const before = this.#config.gateway;
     const after = config.gateway;
     if (before.wireguard.listenPort !== after.wireguard.listenPort || before.stateDir !== after.stateDir
       || before.dashboardListen !== after.dashboardListen) {
       this.#logger.warn('gateway listen settings changed; they take effect on restart');
     }
+    const policy = new CompiledPolicy(config);
     this.#config = config;
+    this.#policy = policy;
     this.#applyPeers(config.peers);
+    await this.#audit.append({
+      kind: 'system',
+      message: 'policy reloaded',
+      mode: config.gateway.mode,
+      detail: { policy: config.digest, peers: config.peers.length, rules: config.rules.length },
+    });
   }
 
   #applyPeers(peers: PeerDecl[]): void {
@@ -178,6 +211,8 @@ export class Appliance {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
     await Promise.all([this.#udp.close(), this.#metrics?.close()]);
+    await this.#audit.append({ kind: 'system', message: 'appliance stopped' }).catch(() => undefined);
+    await this.#audit.close();
     for (const keyText of this.#peerKeys.keys()) this.#device.removePeer(Buffer.from(keyText, 'base64'));
   }
 }

@@ -214,13 +214,12 @@ async function runCommand(args: string[], io: CliIo): Promise<number> {
   const watcher = watchConfig(path, async () => {
     const next = await loadConfig(path);
     if (!next.config) {
-      logger.error('configuration change rejected; keeping the running policy', {
-        diagnostics: next.diagnostics.map(formatDiagnostic),
-      });
+      logger.error('configuration change rejected; keeping the running policy', { errors: next.diagnostics.length });
+      for (const d of next.diagnostics) logger.error(formatDiagnostic(d));
       return;
     }
-    appliance.reload(next.config);
-    logger.info('configuration reloaded', { peers: next.config.peers.length });
+    await appliance.reload(next.config);
+    logger.info('configuration reloaded', { peers: next.config.peers.length, rules: next.config.rules.length });
   });
 
   await new Promise<void>((resolveStop) => {

@@ -3,6 +3,7 @@
  * merged in file-name order. Two passes: declarations first (so references resolve regardless of
  * file order), then every block is decoded against its schema. All problems are reported at once.
  */
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigError, Diagnostics, type Diagnostic } from './diagnostics.js';
@@ -141,6 +142,7 @@ export async function loadConfigTexts(
     config: {
       source: context.source,
       files: order,
+      digest: digestOf(texts),
       gateway,
       defaults,
       peers,
@@ -186,6 +188,12 @@ export async function loadConfigOrThrow(path: string): Promise<Config> {
   const result = await loadConfig(path);
   if (!result.config) throw new ConfigError(result.diagnostics);
   return result.config;
+}
+
+function digestOf(texts: { file: string; text: string }[]): string {
+  const hash = createHash('sha256');
+  for (const { file, text } of texts) hash.update(file).update('\0').update(text).update('\0');
+  return `sha256:${hash.digest('hex').slice(0, 16)}`;
 }
 
 function labelless(block: HclBlock, diagnostics: Diagnostics): HclBlock {

@@ -60,6 +60,8 @@ export interface Config {
   /** The file or folder it was loaded from, and the .hcl files read, in merge order. */
   source: string;
   files: string[];
+  /** sha256 over the files' names and texts as loaded: which policy decided, in audit records. */
+  digest: string;
   gateway: GatewayConfig;
   defaults: DefaultsConfig;
   peers: PeerDecl[];

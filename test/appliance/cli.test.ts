@@ -143,3 +143,50 @@ test('run with no --config materialises the demo policy and a ready demo peer fi
   assert.match(c.out, /demo: agent peer file .*demo-agent\.conf/);
   assert.match(c.out, /wg-quick up/);
 });
+
+test('bailiff test replays fixtures: ok lines and exit 0, a readable diff and exit 1 on mismatch', async () => {
+  writeFileSync(join(dir, 'rules.hcl'), `${POLICY.replace('./state', './state-rules').replace('credentials = []', 'credentials = [postgres_credential.ro]')}
+endpoint "postgres" "db" {
+  host = "db.internal:5432"
+}
+credential "postgres_credential" "ro" {
+  endpoint = postgres.db
+  user     = "ro"
+}
+rule "no-ddl" {
+  endpoint  = postgres.db
+  priority  = 10
+  condition = "sql.verb in ['drop', 'alter']"
+  verdict   = "deny"
+  reason    = "migrations only"
+}
+rule "reads" {
+  endpoint  = postgres.db
+  condition = "sql.verb == 'select'"
+  verdict   = "allow"
+}
+`);
+  const peer = { name: 'agent', address: '100.64.9.2', profile: 'ops' };
+  const good = [
+    { name: 'drop', request: { peer, endpoint: 'postgres.db', credential: 'ro', sql: { verb: 'drop', tables: ['t'] } }, expect: { verdict: 'deny', rule: 'no-ddl' } },
+    { name: 'select', request: { peer, endpoint: 'postgres.db', credential: 'ro', sql: { verb: 'select' } }, expect: { verdict: 'allow', rule: 'reads' } },
+  ];
+  writeFileSync(join(dir, 'good.json'), JSON.stringify(good));
+  let c = io();
+  assert.equal(await main(['test', 'rules.hcl', 'good.json'], c), 0, c.out + c.err);
+  assert.match(c.out, /^ok {3}good\.json\[0\]: drop: deny by "no-ddl"$/m);
+  assert.match(c.out, /^2 passed, 0 failed$/m);
+
+  writeFileSync(join(dir, 'bad.json'), JSON.stringify({
+    name: 'delete is allowed?', request: { peer, endpoint: 'postgres.db', credential: 'ro', sql: { verb: 'delete' } }, expect: { verdict: 'allow', rule: 'reads' },
+  }));
+  writeFileSync(join(dir, 'typo.json'), JSON.stringify({ request: { peer, endpoint: 'postgres.db', sql: {} }, expect: { verdict: 'allow', rule: null }, extra: 1 }));
+  c = io();
+  assert.equal(await main(['test', 'rules.hcl', 'good.json', 'bad.json', 'typo.json'], c), 1);
+  assert.match(c.out, /^FAIL bad\.json: delete is allowed\?\n {2}verdict: expected allow, got deny\n {2}rule: {4}expected "reads", got no rule\n {2}reason: {2}/m);
+  assert.match(c.out, /^FAIL typo\.json: unknown key "extra"$/m);
+  assert.match(c.out, /^2 passed, 2 failed$/m);
+
+  c = io();
+  assert.equal(await main(['test', 'bad.hcl', 'good.json'], c), 2, 'a policy that does not load is a usage error');
+});

@@ -4,7 +4,7 @@
  * at all; a captured data packet sent again is dropped and counted as a replay.
  */
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -84,6 +84,26 @@ test('a peer added while the appliance runs is accepted without a restart', asyn
   } finally {
     await extra.destroy();
   }
+});
+
+test('an invalid policy change is rejected with its diagnostics; the running policy stays and the swap is audited', async () => {
+  assert.ok(appliance);
+  const good = readFileSync(configPath, 'utf8');
+  writeFileSync(configPath, `${good}\nrule "broken" {\n  verdict = "perhaps"\n}\n`);
+  await appliance.waitFor(/configuration change rejected; keeping the running policy[^\n]*\n[^\n]*policy\.hcl:\d+:\d+: rule "broken"/, 10_000);
+  const r = await agent!.exec('ping', ['-c', '1', '-W', '3', APPLIANCE_V4], { timeoutMs: 10_000, allowFail: true });
+  assert.equal(r.code, 0, 'the appliance stopped serving after a bad policy change');
+  const reloads = (appliance.output().match(/configuration reloaded/g) ?? []).length;
+  writeFileSync(configPath, good);
+  for (let i = 0; i < 100 && (appliance.output().match(/configuration reloaded/g) ?? []).length === reloads; i++) await sleep(100);
+  assert.ok((appliance.output().match(/configuration reloaded/g) ?? []).length > reloads, 'the fixed policy was not reloaded');
+
+  const audit = await bailiff(['audit', '--config', configPath, '--json', '--kind', 'system']);
+  const records = audit.stdout.trim().split('\n').map((l) => JSON.parse(l) as { message: string; detail?: { policy?: string } });
+  assert.equal(records[0]!.message, 'appliance started');
+  assert.ok(records.some((r) => r.message === 'policy reloaded' && /^sha256:/.test(r.detail?.policy ?? '')), audit.stdout);
+  const verify = await bailiff(['audit', 'verify', '--config', configPath]);
+  assert.match(verify.stdout, /audit log OK: \d+ records, chain verified/);
 });
 
 test('an unknown key gets no answer at all, and is counted', async () => {
