@@ -78,7 +78,10 @@ export class Appliance {
   async #start(options: ApplianceOptions): Promise<void> {
     const { gateway } = this.#config;
     const key = loadOrCreateServerKey(gateway.stateDir);
-    this.#audit = await AuditLog.open({ dir: auditDir(gateway.stateDir) });
+    this.#audit = await AuditLog.open({
+      dir: auditDir(gateway.stateDir),
+      ...(gateway.auditRetentionMs > 0 ? { retention: { maxAgeMs: gateway.auditRetentionMs } } : {}),
+    });
     this.#device = new Device({ privateKey: key.privateKey, counters: this.counters });
     key.privateKey.fill(0);
     const own = applianceAddresses(gateway);

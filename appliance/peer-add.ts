@@ -73,7 +73,8 @@ export async function addPeer(configPath: string, name: string, options: { profi
   }
 
   const appliance = applianceAddresses(gateway);
-  const endpoint = gateway.wireguard.endpoint ?? `${defaultEndpointHost()}:${gateway.wireguard.listenPort}`;
+  const endpointHost = gateway.publicHost ? (gateway.publicHost.includes(':') ? `[${gateway.publicHost}]` : gateway.publicHost) : defaultEndpointHost();
+  const endpoint = gateway.wireguard.endpoint ?? `${endpointHost}:${gateway.wireguard.listenPort}`;
   const clientConfig = renderClientConfig({
     peerName: name,
     privateKey,

@@ -9,6 +9,29 @@ import type { DefaultsConfig, GatewayConfig } from './model.js';
 export const DEFAULT_SUBNET6 = 'fd62:6169:6c69:6666::/64';
 export const DEFAULT_LISTEN_PORT = 51820;
 export const DEFAULT_MTU = 1420;
+export const DEFAULT_AUDIT_RETENTION_MS = 365 * 86_400_000;
+export const DEFAULT_BODY_BUFFER = 1024 * 1024;
+
+function retention(r: BodyReader, name: string): number | undefined {
+  const v = r.attribute(name)?.value;
+  if (v?.kind === 'string' && (v.value === '0' || v.value === 'off')) return 0;
+  return r.durationOrSeconds(name);
+}
+
+const SIZE_UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+
+/** Sizes as "512KiB", "1MiB" (binary units) or a number of bytes. */
+function size(r: BodyReader, name: string): number | undefined {
+  const a = r.attribute(name);
+  if (!a) return undefined;
+  if (a.value.kind === 'number' && Number.isInteger(a.value.value) && a.value.value > 0) return a.value.value;
+  const m = a.value.kind === 'string' ? /^(\d+)\s*(B|KiB|MiB|GiB)$/.exec(a.value.value) : null;
+  if (!m) {
+    r.diagnostics.error(a.value.pos, `${r.what}: "${name}" must be a size like "512KiB" or "1MiB"`);
+    return undefined;
+  }
+  return Number(m[1]) * SIZE_UNITS[m[2]!]!;
+}
 
 export function decodeGateway(block: HclBlock, diagnostics: Diagnostics, baseDir: string): GatewayConfig | undefined {
   const r = new BodyReader(block.body, diagnostics, 'gateway', block.pos);
@@ -18,8 +41,36 @@ export function decodeGateway(block: HclBlock, diagnostics: Diagnostics, baseDir
     diagnostics.error(r.attribute('dashboard_listen')!.value.pos, 'gateway: "dashboard_listen" must be host:port');
   }
   const mode = (r.string('mode', { oneOf: ['enforce', 'shadow'] }) ?? 'enforce') as GatewayConfig['mode'];
+  // Audit retention by age; Claw Patrol's `actions_keep` means the same. "0" or "off": keep forever.
+  const retentionMs = retention(r, 'audit_retention') ?? retention(r, 'actions_keep') ?? DEFAULT_AUDIT_RETENTION_MS;
+  const publicUrl = r.string('public_url');
+  let publicHost: string | undefined;
+  if (publicUrl !== undefined) {
+    try {
+      publicHost = new URL(publicUrl).hostname.replace(/^\[|\]$/g, '');
+    } catch {
+      diagnostics.error(r.attribute('public_url')!.value.pos, 'gateway: "public_url" must be a URL like https://gw.example.com');
+    }
+  }
+  // Accepted so Claw Patrol files load; they change nothing here (no dashboard sessions yet,
+  // no telemetry is ever sent, the system resolver is used).
+  r.durationOrSeconds('dashboard_session_ttl');
+  r.bool('telemetry');
+  r.string('resolver');
+  r.bool('dashboard_config_writes');
+  for (const unsupported of ['tailscale', 'genai_telemetry']) {
+    for (const b of r.blocks(unsupported)) diagnostics.error(b.pos, `gateway: "${unsupported}" is not supported by Bailiff`);
+  }
+  const limitsBlock = r.singleBlock('limits');
   const wgBlock = r.singleBlock('wireguard');
   r.finish();
+  let bodyBufferBytes = DEFAULT_BODY_BUFFER;
+  if (limitsBlock) {
+    const l = new BodyReader(limitsBlock.body, diagnostics, 'gateway.limits', limitsBlock.pos);
+    bodyBufferBytes = size(l, 'body_buffer') ?? bodyBufferBytes;
+    size(l, 'body_storage');
+    l.finish();
+  }
   if (!wgBlock) {
     diagnostics.error(block.pos, 'gateway: missing required block "wireguard"');
     return undefined;
@@ -45,6 +96,9 @@ export function decodeGateway(block: HclBlock, diagnostics: Diagnostics, baseDir
     stateDir: isAbsolute(stateDirText) ? stateDirText : resolve(baseDir, stateDirText),
     dashboardListen,
     mode,
+    auditRetentionMs: retentionMs,
+    bodyBufferBytes,
+    ...(publicHost ? { publicHost } : {}),
     wireguard: { listenPort, subnet: formatCidrText(subnet), subnet6: formatCidrText(subnet6), ...(endpoint ? { endpoint } : {}), mtu },
   };
 }

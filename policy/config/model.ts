@@ -20,6 +20,12 @@ export interface GatewayConfig {
   stateDir: string; // absolute
   dashboardListen: string;
   mode: 'enforce' | 'shadow';
+  /** Audit records older than this are pruned (0: kept forever). */
+  auditRetentionMs: number;
+  /** How much of a request body the rules may see (http.body); more is truncated (unknown). */
+  bodyBufferBytes: number;
+  /** Host of `public_url`: what client files dial when wireguard.endpoint is not set. */
+  publicHost?: string;
   wireguard: WireguardSettings;
 }
 

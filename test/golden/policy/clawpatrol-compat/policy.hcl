@@ -3,6 +3,13 @@ schema_version = 1
 gateway {
   dashboard_listen = "127.0.0.1:8080"
   state_dir        = "./clawpatrol-state"
+  public_url       = "https://gw.example.com"
+  actions_keep     = "720h"
+  telemetry        = false
+  limits {
+    body_buffer  = "1MiB"
+    body_storage = "4KiB"
+  }
   wireguard {
     subnet_cidr = "10.55.0.0/24"
     listen_port = 51820
