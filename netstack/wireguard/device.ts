@@ -70,6 +70,12 @@ export class Device {
     if (config.presharedKey !== undefined && config.presharedKey.length !== KEY_SIZE) {
       throw new KeyError(`preshared key must be ${KEY_SIZE} bytes`);
     }
+    for (const cidr of config.allowedIps) {
+      const bits = cidr.address.length * 8;
+      if ((bits !== 32 && bits !== 128) || !Number.isInteger(cidr.prefixLength) || cidr.prefixLength < 0 || cidr.prefixLength > bits) {
+        throw new RangeError(`bad allowed IP: ${cidr.address.length}-byte address /${cidr.prefixLength}`);
+      }
+    }
     const id = keyId(config.publicKey);
     if (id === keyId(this.#ctx.local.staticPublic)) throw new KeyError('a peer cannot have the device\'s own public key');
     let peer = this.#peers.get(id);

@@ -137,5 +137,7 @@ describe('Device handshake', () => {
     assert.throws(() => device.addPeer({ publicKey: new Uint8Array(31), allowedIps: [] }), /32 bytes/);
     assert.throws(() => device.addPeer({ publicKey: device.publicKey, allowedIps: [] }), /own public key/);
     assert.throws(() => device.addPeer({ publicKey: new Uint8Array(32).fill(9), presharedKey: new Uint8Array(5), allowedIps: [] }), /preshared/);
+    assert.throws(() => device.addPeer({ publicKey: new Uint8Array(32).fill(9), allowedIps: [{ address: new Uint8Array(4), prefixLength: 33 }] }), RangeError);
+    assert.equal(device.peers().length, 0, 'nothing half-added');
   });
 });
