@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { Counters } from '../netstack/counters.js';
 import { UdpBind } from '../netstack/io/udp-bind.js';
+import { PcapWriter } from '../netstack/io/pcap-writer.js';
 import { IpStack } from '../netstack/ip/stack.js';
 import { formatAddress, parseCidr } from '../netstack/wire/ip-address.js';
 import { Device, type DeviceOutput } from '../netstack/wireguard/device.js';
@@ -21,6 +22,8 @@ export interface ApplianceOptions {
   logger: Logger;
   /** Override the UDP bind address (default: all addresses). */
   udpHost?: string;
+  /** Tap the tunnel side (decrypted IP packets both ways) into this pcap file. */
+  pcapPath?: string;
 }
 
 export class Appliance {
@@ -38,11 +41,13 @@ export class Appliance {
   #timerAt = Infinity;
   #peerKeys = new Map<string, string>(); // public key (base64) -> peer name
   #closed = false;
+  #pcap: PcapWriter | undefined;
 
   private constructor(config: Config, options: ApplianceOptions) {
     this.#config = config;
     this.#policy = new CompiledPolicy(config);
     this.#logger = options.logger;
+    if (options.pcapPath) this.#pcap = new PcapWriter(options.pcapPath);
   }
 
   static async start(config: Config, options: ApplianceOptions): Promise<Appliance> {
@@ -177,8 +182,10 @@ export class Appliance {
         this.#udp.send(out.to.address, out.to.port, out.bytes);
         continue;
       }
+      this.#pcap?.write(out.packet);
       const result = this.#ip.receive(now, out.packet);
       if (result.kind === 'reply') {
+        this.#pcap?.write(result.packet);
         this.#handle(now, this.#device.send(now, result.packet));
       } else if (result.kind === 'deliver') {
         // TCP and UDP flows are terminated by the transport layers (not in this version): say so
@@ -216,6 +223,7 @@ export class Appliance {
     await Promise.all([this.#udp.close(), this.#metrics?.close()]);
     await this.#audit.append({ kind: 'system', message: 'appliance stopped' }).catch(() => undefined);
     await this.#audit.close();
+    this.#pcap?.close();
     for (const keyText of this.#peerKeys.keys()) this.#device.removePeer(Buffer.from(keyText, 'base64'));
   }
 }

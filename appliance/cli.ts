@@ -28,7 +28,9 @@ export interface CliIo {
 const USAGE = `usage: bailiff <command> [options]
 
 commands:
-  run [--config PATH] [--json-logs]         run the appliance in the foreground
+  run [--config PATH] [--json-logs] [--pcap FILE]
+                                            run the appliance in the foreground
+                                            (--pcap: tap decrypted tunnel packets for Wireshark)
                                             (no --config: the embedded demo in ./${DEMO_STATE_DIR})
   peer add NAME [--config PATH] [--out FILE] [--profile P] [--qr]
                                             create an agent peer and its WireGuard client file
@@ -180,7 +182,7 @@ async function peerAddCommand(args: string[], io: CliIo): Promise<number> {
 async function runCommand(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { config: { type: 'string' }, 'json-logs': { type: 'boolean', default: false } },
+    options: { config: { type: 'string' }, 'json-logs': { type: 'boolean', default: false }, pcap: { type: 'string' } },
   });
   const logger = createLogger({ json: values['json-logs'], write: (line) => io.stderr(`${line}\n`) });
   const { path, demo } = resolveConfigPath(values.config, io);
@@ -195,7 +197,7 @@ async function runCommand(args: string[], io: CliIo): Promise<number> {
     loaded = await loadConfig(path);
     if (!loaded.config) throw new ConfigError(loaded.diagnostics);
   }
-  const appliance = await Appliance.start(loaded.config, { logger });
+  const appliance = await Appliance.start(loaded.config, { logger, ...(values.pcap ? { pcapPath: resolve(io.cwd, values.pcap) } : {}) });
   const status = appliance.status();
   io.stdout(
     `bailiff ready: wireguard udp/${appliance.udpPort}, tunnel address ${(status.addresses as string[]).join(', ')}, `
