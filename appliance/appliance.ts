@@ -42,12 +42,19 @@ export class Appliance {
   #peerKeys = new Map<string, string>(); // public key (base64) -> peer name
   #closed = false;
   #pcap: PcapWriter | undefined;
+  #pcapTimer: NodeJS.Timeout | undefined;
 
   private constructor(config: Config, options: ApplianceOptions) {
     this.#config = config;
     this.#policy = new CompiledPolicy(config);
     this.#logger = options.logger;
-    if (options.pcapPath) this.#pcap = new PcapWriter(options.pcapPath);
+    if (options.pcapPath) {
+      const pcap = new PcapWriter(options.pcapPath);
+      this.#pcap = pcap;
+      // Flush about once a second so a capture can be watched while the appliance runs.
+      this.#pcapTimer = setInterval(() => pcap.flush(), 1000);
+      this.#pcapTimer.unref();
+    }
   }
 
   static async start(config: Config, options: ApplianceOptions): Promise<Appliance> {
@@ -223,6 +230,7 @@ export class Appliance {
     await Promise.all([this.#udp.close(), this.#metrics?.close()]);
     await this.#audit.append({ kind: 'system', message: 'appliance stopped' }).catch(() => undefined);
     await this.#audit.close();
+    if (this.#pcapTimer) clearInterval(this.#pcapTimer);
     this.#pcap?.close();
     for (const keyText of this.#peerKeys.keys()) this.#device.removePeer(Buffer.from(keyText, 'base64'));
   }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AgentNetns, udpPayloadsFromPcap } from './harness/agent-netns.js';
 import { bailiff, counters, freeTcpPort, freeUdpPort, startAppliance } from './harness/appliance.js';
-import { sleep, start, type Running } from './harness/processes.js';
+import { run, sleep, start, type Running } from './harness/processes.js';
 import { requireTools } from './harness/requirements.js';
 
 const TAG = String(process.pid % 100000);
@@ -58,7 +58,7 @@ after(async () => {
 test('peer add writes a client file that wireguard-go accepts; the appliance answers ping over v4 and v6', async () => {
   const added = await bailiff(['peer', 'add', 'agent', '--config', configPath, '--out', join(work, 'agent.conf')]);
   assert.match(added.stdout, new RegExp(`peer "agent" added: tunnel address 100\\.64\\.${NET}\\.2, `));
-  appliance = await startAppliance(configPath);
+  appliance = await startAppliance(configPath, ['--pcap', join(work, 'tunnel.pcap')]);
   applianceV6 = (await (await fetch(`${appliance.metricsUrl}/api/status`)).json() as { addresses: string[] }).addresses[1]!;
 
   const { addresses } = await agent!.startWireguard(join(work, 'agent.conf'));
@@ -69,6 +69,13 @@ test('peer add writes a client file that wireguard-go accepts; the appliance ans
   const v6 = await agent!.exec('ping', ['-6', '-c', '3', '-i', '0.2', '-W', '3', applianceV6], { timeoutMs: 20_000, allowFail: true });
   assert.equal(v6.code, 0, `ping ${applianceV6} failed:\n${v6.stdout}${v6.stderr}`);
   assert.match(v6.stdout, /3 packets transmitted, 3 received/);
+
+  // The tunnel tap shows the decrypted pings and the appliance's replies.
+  await sleep(1300);
+  const tap = await run('tcpdump', ['-r', join(work, 'tunnel.pcap'), '-n']);
+  assert.match(tap.stdout, new RegExp(`IP 100\\.64\\.${NET}\\.2 > ${APPLIANCE_V4.replace(/\./g, '\\.')}: ICMP echo request`));
+  assert.match(tap.stdout, new RegExp(`IP ${APPLIANCE_V4.replace(/\./g, '\\.')} > 100\\.64\\.${NET}\\.2: ICMP echo reply`));
+  assert.match(tap.stdout, /IP6 .* ICMP6, echo reply/);
 });
 
 test('a peer added while the appliance runs is accepted without a restart', async () => {

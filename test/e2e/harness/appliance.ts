@@ -17,8 +17,8 @@ export function bailiff(args: string[], options: { allowFail?: boolean; cwd?: st
   return run(process.execPath, bailiffArgs(args), { timeoutMs: 60_000, ...(options.allowFail ? { allowFail: true } : {}) });
 }
 
-export async function startAppliance(configPath: string): Promise<Running & { metricsUrl: string }> {
-  const proc = start(process.execPath, bailiffArgs(['run', '--config', configPath]), { cwd: ROOT });
+export async function startAppliance(configPath: string, extraArgs: string[] = []): Promise<Running & { metricsUrl: string }> {
+  const proc = start(process.execPath, bailiffArgs(['run', '--config', configPath, ...extraArgs]), { cwd: ROOT });
   const m = await proc.waitFor(/metrics (http:\/\/\S+)\/metrics/, 30_000);
   return Object.assign(proc, { metricsUrl: m[1]! });
 }
