@@ -3,7 +3,7 @@ import { BodyReader } from './body-reader.js';
 import type { Diagnostics } from './diagnostics.js';
 import type { HclBlock } from './hcl.js';
 import type { ApproverDecl, DefaultsConfig, HumanApproverDecl, LlmApproverDecl } from './model.js';
-import { typedBlockLabels } from './names.js';
+import { claimName, typedBlockLabels } from './names.js';
 import { implicitSecretEnv } from './credentials.js';
 
 export const APPROVER_TYPES = ['llm_approver', 'human_approver'] as const;
@@ -31,13 +31,7 @@ export function decodeApprovers(blocks: HclBlock[], diagnostics: Diagnostics, de
     const labels = typedBlockLabels(block, diagnostics, APPROVER_TYPES);
     if (!labels) continue;
     const ref = `${labels.type}.${labels.name}`;
-    const first = seen.get(ref);
-    if (first) {
-      diagnostics.error(block.labels[1]!.pos, `approver ${ref} is declared twice (first at ${first.pos.file}:${first.pos.line}); names must be unique within a kind`);
-      continue;
-    }
-    seen.set(ref, block);
-    declared.add(ref);
+    if (!claimName(seen, declared, ref, block, 'approver', diagnostics)) continue;
     const r = new BodyReader(block.body, diagnostics, `approver ${ref}`, block.pos);
     const decoded = labels.type === 'llm_approver'
       ? decodeLlm(r, labels.name, ref, block, defaults)

@@ -8,7 +8,7 @@ import { BodyReader, type Reference } from './body-reader.js';
 import type { Diagnostics } from './diagnostics.js';
 import type { HclBlock } from './hcl.js';
 import type { CredentialDecl, CredentialType, SecretRef } from './model.js';
-import { typedBlockLabels } from './names.js';
+import { claimName, typedBlockLabels } from './names.js';
 import { ENDPOINT_TYPES } from './endpoints.js';
 
 export const CREDENTIAL_TYPES: readonly CredentialType[] = [
@@ -41,13 +41,7 @@ export function decodeCredentials(blocks: HclBlock[], diagnostics: Diagnostics, 
     if (!labels) continue;
     const type = labels.type as CredentialType;
     const ref = `${type}.${labels.name}`;
-    const first = seen.get(ref);
-    if (first) {
-      diagnostics.error(block.labels[1]!.pos, `credential ${ref} is declared twice (first at ${first.pos.file}:${first.pos.line}); names must be unique within a kind`);
-      continue;
-    }
-    seen.set(ref, block);
-    declared.add(ref);
+    if (!claimName(seen, declared, ref, block, 'credential', diagnostics)) continue;
     const r = new BodyReader(block.body, diagnostics, `credential ${ref}`, block.pos);
     const single = r.reference('endpoint', ENDPOINT_TYPES);
     const many = r.referenceList('endpoints', ENDPOINT_TYPES);

@@ -29,13 +29,7 @@ export function decodeEndpoints(blocks: HclBlock[], diagnostics: Diagnostics, de
     if (!labels) continue;
     const type = labels.type as EndpointType;
     const ref = `${type}.${labels.name}`;
-    const first = seen.get(ref);
-    if (first) {
-      diagnostics.error(block.labels[1]!.pos, `endpoint ${ref} is declared twice (first at ${first.pos.file}:${first.pos.line}); names must be unique within a kind`);
-      continue;
-    }
-    seen.set(ref, block);
-    declared.add(ref);
+    if (!claimName(seen, declared, ref, block, 'endpoint', diagnostics)) continue;
     const r = new BodyReader(block.body, diagnostics, `endpoint ${ref}`, block.pos);
     const description = r.string('description');
     const tunnel = r.reference('tunnel', ['ssh_tunnel', 'tailscale', 'ssh_port_forward']);

@@ -51,3 +51,23 @@ export function isHostPort(text: string, options: { portRequired: boolean; wildc
   if (options.wildcard && host.startsWith('*.')) host = host.slice(2);
   return HOST.test(host);
 }
+
+/** Record a declaration of `ref`; a second one with the same name is an error pointing at the first. */
+export function claimName(
+  seen: Map<string, HclBlock>,
+  declared: Set<string>,
+  ref: string,
+  block: HclBlock,
+  kind: string,
+  diagnostics: Diagnostics,
+): boolean {
+  const first = seen.get(ref);
+  if (first) {
+    const at = block.labels[block.labels.length - 1]?.pos ?? block.pos;
+    diagnostics.error(at, `${kind} ${ref} is declared twice (first at ${first.pos.file}:${first.pos.line}); names must be unique within a kind`);
+    return false;
+  }
+  seen.set(ref, block);
+  declared.add(ref);
+  return true;
+}
