@@ -3,7 +3,7 @@ import { BodyReader } from './body-reader.js';
 import type { Diagnostics } from './diagnostics.js';
 import type { HclBlock } from './hcl.js';
 import type { EndpointDecl, EndpointType, Family } from './model.js';
-import { isHostPort, typedBlockLabels } from './names.js';
+import { claimName, isHostPort, typedBlockLabels } from './names.js';
 
 export const ENDPOINT_FAMILY: Readonly<Record<EndpointType, Family>> = {
   postgres: 'sql',
