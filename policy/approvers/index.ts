@@ -1,0 +1,24 @@
+/** policy/approvers: approve chains, the LLM judge, human approval over Slack/API/CLI. */
+export { runApprovalChain } from './chain.js';
+export type { ChainOptions } from './chain.js';
+export { ApprovalCode } from './codes.js';
+export { newApprovalId, isApprovalId, APPROVAL_ID_LENGTH } from './ids.js';
+export { PendingApprovals, PendingQueueFullError } from './pending.js';
+export type { DecideResult, DecisionSource, PendingHandle, PendingState, PendingStoreOptions, PendingView, Resolution, Vote } from './pending.js';
+export { HumanApprover, decidedByText } from './human.js';
+export type { HumanApproverSettings, HumanNotifier } from './human.js';
+export { LlmApprover } from './llm.js';
+export type { LlmApproverSettings } from './llm.js';
+export { CircuitBreaker } from './breaker.js';
+export type { BreakerOptions, BreakerState } from './breaker.js';
+export { VerdictCache, verdictCacheKey } from './verdict-cache.js';
+export { buildJudgePrompt, MAX_REQUEST_TEXT_BYTES, VERDICT_SCHEMA } from './llm-prompt.js';
+export { parseJudgeAnswer } from './llm-answer.js';
+export { SlackApp } from './slack.js';
+export type { ListenAddress, SlackAppOptions } from './slack.js';
+export { ApproverSet, provider } from './approver-set.js';
+export type { ApproverSetOptions, SlackSettings } from './approver-set.js';
+export type { FetchLike, LlmProvider, ProviderCall } from './providers/types.js';
+export { approvalMessage, APPROVE_ACTION, DENY_ACTION } from './slack-message.js';
+export { toAuditApprovers } from './audit.js';
+export type { ApprovalRequest, Approver, ApproverLogger, ApproverOutcome, ChainResult, StageContext, StageDecision, StageVerdict } from './types.js';
