@@ -51,6 +51,7 @@ export interface DnsResponderContext {
 
 /** Meta query types (RFC 6895 §3.1: 128-255) other than ANY: zone transfers and obsolete mail types. */
 const META_QTYPE_MIN = 128;
+const META_QTYPE_MAX = 255;
 
 /** Upstream error codes (node:dns / c-ares) that mean "no such name" and "no such record". */
 const UPSTREAM_NXDOMAIN = new Set(['ENOTFOUND', 'NXDOMAIN']);
@@ -76,7 +77,7 @@ export async function respond(query: Uint8Array, ctx: DnsResponderContext): Prom
     return undefined;
   }
   if (header.opcode !== OPCODE_QUERY) {
-    observe({ outcome: 'notimp', reason: `opcode ${header.opcode}` });
+    observe({ outcome: 'notimp', reason: 'DNS_OPCODE_NOT_QUERY' });
     return encodeHeaderOnlyResponse(header, RCODE.NOTIMP);
   }
   let q: DnsQuery;
@@ -111,11 +112,11 @@ async function answer(q: DnsQuery, ctx: DnsResponderContext): Promise<Answer> {
   const { type, class: qclass } = q.question;
   if (q.edns && q.edns.version > 0) {
     // RFC 6891 §6.1.3: answer BADVERS with the highest version we implement (0).
-    return { spec: { rcode: RCODE.BADVERS }, event: { outcome: 'badvers', reason: `EDNS version ${q.edns.version}` } };
+    return { spec: { rcode: RCODE.BADVERS }, event: { outcome: 'badvers', reason: 'DNS_EDNS_VERSION' } };
   }
-  if (qclass !== CLASS_IN) return { spec: { rcode: RCODE.REFUSED }, event: { outcome: 'refused', reason: `class ${qclass}` } };
-  if (type >= META_QTYPE_MIN && type !== TYPE.ANY) {
-    return { spec: { rcode: RCODE.REFUSED }, event: { outcome: 'refused', reason: `qtype ${type}` } };
+  if (qclass !== CLASS_IN) return { spec: { rcode: RCODE.REFUSED }, event: { outcome: 'refused', reason: 'DNS_CLASS_NOT_IN' } };
+  if (type >= META_QTYPE_MIN && type <= META_QTYPE_MAX && type !== TYPE.ANY) {
+    return { spec: { rcode: RCODE.REFUSED }, event: { outcome: 'refused', reason: 'DNS_META_QTYPE' } };
   }
   const name = canonicalName(q.question.name);
 
@@ -132,12 +133,12 @@ async function answer(q: DnsQuery, ctx: DnsResponderContext): Promise<Answer> {
     return { spec: { rcode: RCODE.NOERROR, aa: true, answers }, event: { outcome: answers.length > 0 ? 'vip' : 'nodata' } };
   }
 
-  if (ctx.unknownHost === 'deny') return { spec: { rcode: RCODE.REFUSED }, event: { outcome: 'refused', reason: 'unknown_host' } };
+  if (ctx.unknownHost === 'deny') return { spec: { rcode: RCODE.REFUSED }, event: { outcome: 'refused', reason: 'DNS_UNKNOWN_HOST' } };
   if (type !== TYPE.A && type !== TYPE.AAAA) {
     // We relay addresses only; anything else (TXT, MX, SVCB...) would need a full recursive relay.
-    return { spec: { rcode: RCODE.NOERROR }, event: { outcome: 'nodata', reason: 'passthrough_type' } };
+    return { spec: { rcode: RCODE.NOERROR }, event: { outcome: 'nodata', reason: 'DNS_PASSTHROUGH_TYPE' } };
   }
-  if (!ctx.resolveUpstream) return { spec: { rcode: RCODE.SERVFAIL }, event: { outcome: 'servfail', reason: 'no_upstream_resolver' } };
+  if (!ctx.resolveUpstream) return { spec: { rcode: RCODE.SERVFAIL }, event: { outcome: 'servfail', reason: 'DNS_NO_UPSTREAM' } };
   const family = type === TYPE.A ? 'A' : 'AAAA';
   let addresses: Uint8Array[];
   try {

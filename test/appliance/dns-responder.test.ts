@@ -110,7 +110,7 @@ describe('DNS responder on captured queries', () => {
     const m = await ask(dnsCapture('dig-refused', 'q'), ctx);
     assert.equal(m.rcode, RCODE.REFUSED);
     assert.equal(m.answers.length, 0);
-    assert.deepEqual(ctx.events, [{ name: 'example.org', qtype: TYPE.A, outcome: 'refused', reason: 'unknown_host' }]);
+    assert.deepEqual(ctx.events, [{ name: 'example.org', qtype: TYPE.A, outcome: 'refused', reason: 'DNS_UNKNOWN_HOST' }]);
   });
 
   it('passes unknown A/AAAA through the upstream resolver with a short TTL', async () => {
@@ -182,7 +182,7 @@ describe('DNS responder on captured queries', () => {
     assert.equal(v1.edns?.version, 0);
     assert.equal(v1.answers.length, 0);
     assert.deepEqual(ctx.events.map((e) => [e.outcome, e.reason]), [
-      ['formerr', 'DNS_BAD_QDCOUNT'], ['formerr', 'DNS_TRUNCATED'], ['notimp', 'opcode 2'], ['badvers', 'EDNS version 1'],
+      ['formerr', 'DNS_BAD_QDCOUNT'], ['formerr', 'DNS_TRUNCATED'], ['notimp', 'DNS_OPCODE_NOT_QUERY'], ['badvers', 'DNS_EDNS_VERSION'],
     ]);
   });
 
@@ -190,6 +190,13 @@ describe('DNS responder on captured queries', () => {
     const ctx = context();
     assert.equal((await ask(encodeQuery({ id: 1, name: 'version.bind', type: TYPE.TXT, class: 3 }), ctx)).rcode, RCODE.REFUSED);
     assert.equal((await ask(encodeQuery({ id: 1, name: 'db.internal', type: TYPE.AXFR }), ctx)).rcode, RCODE.REFUSED);
+    // Data types above the meta range (CAA 257, private 65280) are ordinary: NODATA for an endpoint.
+    for (const type of [257, 65280]) {
+      const m = await ask(encodeQuery({ id: 1, name: 'db.internal', type }), ctx);
+      assert.equal(m.rcode, RCODE.NOERROR);
+      assert.equal(m.answers.length, 0);
+    }
+    assert.deepEqual(ctx.events.map((e) => e.reason), ['DNS_CLASS_NOT_IN', 'DNS_META_QTYPE', undefined, undefined]);
   });
 
   it('answers SERVFAIL when the VIP range is full or a callback fails', async () => {
