@@ -47,6 +47,8 @@ export interface QuerySpec {
 }
 
 export function encodeQuery(spec: QuerySpec): Uint8Array {
+  const cls = spec.class ?? CLASS_IN;
+  if (spec.type < 0 || spec.type > 0xffff || cls < 0 || cls > 0xffff) throw new DnsError('DNS_BAD_VALUE', 'type or class out of range');
   const name = encodeName(spec.name);
   const size = HEADER_SIZE + name.length + 4 + (spec.edns ? OPT_RECORD_SIZE : 0);
   const out = new Uint8Array(size);
@@ -56,8 +58,6 @@ export function encodeQuery(spec: QuerySpec): Uint8Array {
   }, out);
   out.set(name, HEADER_SIZE);
   let at = HEADER_SIZE + name.length;
-  const cls = spec.class ?? CLASS_IN;
-  if (spec.type < 0 || spec.type > 0xffff || cls < 0 || cls > 0xffff) throw new DnsError('DNS_BAD_VALUE', 'type or class out of range');
   out[at++] = spec.type >> 8; out[at++] = spec.type & 0xff;
   out[at++] = cls >> 8; out[at++] = cls & 0xff;
   if (spec.edns) writeOpt(out, at, { rcode: 0, dnssecOk: spec.edns.dnssecOk ?? false, udpSize: spec.edns.udpSize });
