@@ -282,7 +282,7 @@ export interface EndpointNames {
 }
 
 /** Split "name:port", "[v6]:port", "name", "v4", "[v6]" into host and optional port. */
-function splitHostPort(text: string): { host: string; port?: number } {
+export function splitHostPort(text: string): { host: string; port?: number } {
   const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(text);
   if (bracketed) return bracketed[2] ? { host: bracketed[1]!, port: Number(bracketed[2]) } : { host: bracketed[1]! };
   if (isIP(text) === 6) return { host: text };
