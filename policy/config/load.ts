@@ -15,7 +15,7 @@ import { decodeEndpoints } from './endpoints.js';
 import { decodeRules } from './rules.js';
 import { decodeGateway, decodeDefaults } from './gateway.js';
 import { decodePeers, decodeProfiles } from './peers.js';
-import type { Config, CredentialDecl, GatewayConfig, PeerDecl, ProfileDecl } from './model.js';
+import type { Config, CredentialDecl, EndpointDecl, GatewayConfig, PeerDecl, ProfileDecl } from './model.js';
 import { hostIndex, parseCidrText } from './cidr.js';
 
 export interface LoadResult {
@@ -135,6 +135,7 @@ export async function loadConfigTexts(
     }
   }
   checkDisambiguation(profiles, credentialByRef, diagnostics);
+  checkEndpointAddresses(endpoints, diagnostics);
 
   const sorted = diagnostics.sorted(order);
   if (sorted.length > 0 || !gateway) return { diagnostics: sorted };
@@ -154,6 +155,38 @@ export async function loadConfigTexts(
     },
     diagnostics: [],
   };
+}
+
+/**
+ * Two endpoints claiming the same host and port would make routing ambiguous: the address an
+ * agent dials must name exactly one endpoint, so the policy and the injected credential are known.
+ */
+function checkEndpointAddresses(endpoints: EndpointDecl[], diagnostics: Diagnostics): void {
+  const claims = new Map<string, EndpointDecl>();
+  for (const endpoint of endpoints) {
+    const entries: [string, number][] = [];
+    const add = (text: string, defaultPort: number) => {
+      const m = /^(.*?)(?::(\d{1,5}))?$/.exec(text.startsWith('[') ? text.replace(/^\[(.*)\](:\d+)?$/, '$1$2') : text)!;
+      const bare = text.split(':').length > 2 && !text.startsWith('[');
+      entries.push(bare ? [text.toLowerCase(), defaultPort] : [m[1]!.toLowerCase(), m[2] ? Number(m[2]) : defaultPort]);
+    };
+    switch (endpoint.type) {
+      case 'postgres':
+      case 'tcp': add(endpoint.host, 0); break;
+      case 'https': for (const h of endpoint.hosts) add(h, 443); break;
+      case 'kubernetes': for (const h of [endpoint.server, ...endpoint.hosts]) add(h, 443); break;
+      case 'ssh': for (const h of endpoint.hosts) add(h, 22); break;
+    }
+    for (const [host, port] of new Map(entries.map((e) => [`${e[0]}:${e[1]}`, e])).values()) {
+      const key = `${host}:${port}`;
+      const first = claims.get(key);
+      if (first && first.ref !== endpoint.ref) {
+        diagnostics.error(endpoint.pos, `endpoint ${endpoint.ref}: ${key} is already claimed by ${first.ref} (first at ${first.pos.file}:${first.pos.line}); an address must name one endpoint`);
+      } else {
+        claims.set(key, endpoint);
+      }
+    }
+  }
 }
 
 /**

@@ -50,3 +50,11 @@ profile "resolved-in-profile" {
 profile "http-clash" {
   credentials = [bearer_token.t1, bearer_token.t2, bearer_token.t3]
 }
+
+endpoint "tcp" "db-raw" {
+  host = "DB.internal:5432"
+}
+
+endpoint "https" "api-again" {
+  hosts = ["api.internal:443"]
+}
