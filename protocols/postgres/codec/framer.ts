@@ -223,6 +223,11 @@ export class Framer {
     if (fromScratch) p.set(this.header.subarray(0, hsize));
     else p.set(chunk.subarray(msgStart, msgStart + hsize));
     p.set(chunk.subarray(bodyPos, bodyPos + avail), hsize);
+    if (hsize + avail === total) {
+      // A split header and a body that was already complete (an empty one, or the rest of this chunk).
+      this.deliver(p, typeByte);
+      return bodyPos + avail;
+    }
     this.pending = p;
     this.pendingFill = hsize + avail;
     return bodyPos + avail;
