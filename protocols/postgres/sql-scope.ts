@@ -1,0 +1,167 @@
+/**
+ * Name resolution for `sql.columns`: which real table a column reference reads.
+ * One Scope per query level (FROM entries) or WITH list (CTE definitions), chained to the
+ * enclosing level. Resolution errs towards naming more tables, never fewer: an unqualified
+ * column names every table visible at any level, because a name the inner FROM lacks silently
+ * resolves to an outer one (`SELECT (SELECT secret FROM pg_class LIMIT 1) FROM env_vars`).
+ */
+
+/** One output column of a derived relation (subquery, CTE, VALUES, RETURNING). */
+export interface OutputColumn {
+  name: string | undefined;
+  /** The column facts the output's expression reads. */
+  facts: string[];
+}
+
+/** What a SELECT exposes to the level that uses it. */
+export interface Derived {
+  columns: OutputColumn[];
+  /** Entries expanded by `*` / `t.*` in the target list: names not listed resolve through them. */
+  stars: RangeEntry[];
+}
+
+export const EMPTY_DERIVED: Derived = { columns: [], stars: [] };
+
+export interface RangeEntry {
+  /** The name the query uses for it (alias, or the relation name). */
+  readonly alias: string;
+  /** Set for real tables: for `s.t.c` references. */
+  readonly relname?: string;
+  readonly schemaname?: string;
+  columnFacts(column: string): string[];
+  starFacts(): string[];
+}
+
+/**
+ * A real relation: `t.c`, plus `s.t.c` when written schema-qualified (like sql.tables).
+ * `FROM t AS x(a, b)` renames t's first columns without saying which: a renamed name may be
+ * any column, so it resolves to `t.*`.
+ */
+export class TableEntry implements RangeEntry {
+  constructor(
+    readonly alias: string,
+    readonly names: string[],
+    readonly relname: string,
+    readonly schemaname?: string,
+    private readonly renamed: string[] = [],
+  ) {}
+  columnFacts(column: string): string[] {
+    const direct = this.names.map((n) => `${n}.${column}`);
+    return this.renamed.includes(column) ? [...direct, ...this.starFacts()] : direct;
+  }
+  starFacts(): string[] {
+    return this.names.map((n) => `${n}.*`);
+  }
+}
+
+/** A subquery, CTE or VALUES list: columns resolve to what the underlying output reads. */
+export class DerivedEntry implements RangeEntry {
+  private readonly renamed: string[];
+  constructor(readonly alias: string, private readonly source: () => Derived, columnAliases: string[] = []) {
+    this.renamed = columnAliases;
+  }
+  private outputs(): OutputColumn[] {
+    const cols = this.source().columns;
+    if (this.renamed.length === 0) return cols;
+    return cols.map((c, i) => (i < this.renamed.length ? { name: this.renamed[i], facts: c.facts } : c));
+  }
+  columnFacts(column: string): string[] {
+    const matches = this.outputs().filter((c) => c.name === column);
+    const out = new Set<string>();
+    for (const m of matches) for (const f of m.facts) out.add(f);
+    if (matches.length === 0 || this.renamed.includes(column)) {
+      // Not listed by name (or renamed, so positions are uncertain): ask every star source.
+      for (const s of this.source().stars) for (const f of s.columnFacts(column)) out.add(f);
+    }
+    if (out.size === 0) out.add(`${this.alias}.${column}`);
+    return [...out];
+  }
+  starFacts(): string[] {
+    const out = new Set<string>();
+    const d = this.source();
+    for (const c of d.columns) for (const f of c.facts) out.add(f);
+    for (const s of d.stars) for (const f of s.starFacts()) out.add(f);
+    if (out.size === 0) out.add(`${this.alias}.*`);
+    return [...out];
+  }
+}
+
+/** A set-returning function or other opaque row source: only its alias names its columns. */
+export class OpaqueEntry implements RangeEntry {
+  constructor(readonly alias: string) {}
+  columnFacts(column: string): string[] {
+    return [`${this.alias}.${column}`];
+  }
+  starFacts(): string[] {
+    return [`${this.alias}.*`];
+  }
+}
+
+/** `(a JOIN b) AS j`, a USING alias, or OLD/NEW: columns may come from any member. */
+export class UnionEntry implements RangeEntry {
+  constructor(readonly alias: string, private readonly members: RangeEntry[]) {}
+  columnFacts(column: string): string[] {
+    return [...new Set(this.members.flatMap((m) => m.columnFacts(column)))];
+  }
+  starFacts(): string[] {
+    return [...new Set(this.members.flatMap((m) => m.starFacts()))];
+  }
+}
+
+export interface CteDef {
+  name: string;
+  derived: Derived;
+}
+
+export class Scope {
+  readonly entries: RangeEntry[] = [];
+  private ctes: Map<string, CteDef> | undefined;
+
+  constructor(readonly parent: Scope | undefined) {}
+
+  defineCte(def: CteDef): void {
+    (this.ctes ??= new Map()).set(def.name, def);
+  }
+
+  /** The CTE an unqualified relation name refers to here, if any (lexical: inner WITH wins). */
+  findCte(name: string): CteDef | undefined {
+    for (let s: Scope | undefined = this; s; s = s.parent) {
+      const c = s.ctes?.get(name);
+      if (c) return c;
+    }
+    return undefined;
+  }
+
+  /** Entries named `alias`, innermost level that has one. */
+  findAlias(alias: string): RangeEntry[] {
+    for (let s: Scope | undefined = this; s; s = s.parent) {
+      const hits = s.entries.filter((e) => e.alias === alias);
+      if (hits.length > 0) return hits;
+    }
+    return [];
+  }
+
+  /** Table entries written `schema.rel` (or just `rel` when schema is undefined). */
+  findRelation(rel: string, schema: string | undefined): RangeEntry[] {
+    const out: RangeEntry[] = [];
+    for (let s: Scope | undefined = this; s; s = s.parent) {
+      for (const e of s.entries) {
+        if (e.relname === rel && (schema === undefined || e.schemaname === undefined || e.schemaname === schema)) out.push(e);
+      }
+    }
+    return out;
+  }
+
+  /** Every entry at every level: the candidates for an unqualified column. */
+  allEntries(): RangeEntry[] {
+    const out: RangeEntry[] = [];
+    for (let s: Scope | undefined = this; s; s = s.parent) out.push(...s.entries);
+    return out;
+  }
+
+  /** Entries of the innermost level that has any: what a bare `*` expands. */
+  nearestEntries(): RangeEntry[] {
+    for (let s: Scope | undefined = this; s; s = s.parent) if (s.entries.length > 0) return s.entries;
+    return [];
+  }
+}
