@@ -156,7 +156,6 @@ export class PendingApprovals {
       ...(options.onChange ? { onChange: options.onChange } : {}),
     };
     entry.timer = setTimeout(() => this.#settle(id, 'timed_out', [], undefined, 'no decision before the timeout'), options.timeoutMs);
-    entry.timer.unref?.();
     this.#pending.set(id, entry);
     this.#emit('opened', entry.view);
     return {
