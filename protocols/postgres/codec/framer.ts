@@ -246,9 +246,11 @@ export class Framer {
     const name = `'${String.fromCharCode(type)}'`;
     if (length < min) throw new PgCodecError('PG_BAD_LENGTH', `${name} length ${length} < ${min}`);
     if (min === max && length !== min) throw new PgCodecError('PG_BAD_LENGTH', `${name} length ${length} != ${min}`);
-    if (length <= max) return this.streamed[type] === 1;
-    if (this.streamed[type] === 1 && length <= this.maxStreamed) return true;
-    throw new PgCodecError('PG_MSG_TOO_LARGE', `${name} length ${length} > ${this.streamed[type] ? this.maxStreamed : max}`);
+    // A streamed type is never held whole, so its own cap replaces the buffering cap.
+    const streamed = this.streamed[type] === 1;
+    const cap = streamed ? this.maxStreamed : max;
+    if (length > cap) throw new PgCodecError('PG_MSG_TOO_LARGE', `${name} length ${length} > ${cap}`);
+    return streamed;
   }
 
   private deliver(raw: Uint8Array, typeByte: number): void {

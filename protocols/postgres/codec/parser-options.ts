@@ -8,6 +8,6 @@ export interface ParserOptions {
    * byte fields of a message would change under it.
    */
   readonly copy?: boolean;
-  /** Cap for a streamed message (default: the server's 1 GiB limit). */
+  /** Cap for a message of a streamed type, replacing maxMessageLength for it (default: the server's 1 GiB limit). */
   readonly maxStreamedLength?: number;
 }

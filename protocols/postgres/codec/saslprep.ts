@@ -2,8 +2,9 @@
  * SASLprep (RFC 4013, the stringprep profile of RFC 3454) for SCRAM passwords, matching what
  * PostgreSQL does with it (src/common/saslprep.c) so that our client derives the same key as the
  * server's stored verifier:
- *   - pure ASCII input is used unchanged (the server's fast path: it skips even the control
- *     character check of RFC 4013 for ASCII);
+ *   - pure ASCII needs no mapping or normalisation; `saslprep` still refuses ASCII controls as
+ *     RFC 4013 says, while the server's fast path takes any ASCII as is (the bytes hashed are
+ *     the same either way, since a refusal falls back to the raw password);
  *   - otherwise map (non-ASCII spaces -> U+0020, "commonly mapped to nothing" -> removed),
  *     normalise NFKC, refuse prohibited characters and bad bidi;
  *   - when SASLprep refuses, the server (and libpq) hash the raw password bytes instead:
@@ -46,7 +47,7 @@ const RAND_AL = /[\p{Script=Hebrew}\p{Script=Arabic}\p{Script=Syriac}\p{Script=T
 const L_CAT = /[\p{L}\u200e]/u;
 
 export function saslprep(input: string): SaslprepResult {
-  if (isAscii(input)) return { ok: true, value: input };
+  if (isAscii(input)) return /[\x00-\x1f\x7f]/.test(input) ? { ok: false, reason: 'prohibited' } : { ok: true, value: input };
   let mapped = '';
   for (const ch of input) {
     const cp = ch.codePointAt(0)!;
