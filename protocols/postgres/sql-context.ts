@@ -8,8 +8,8 @@ import { SQL_FACT_PATHS } from './sql-types.js';
 
 /** Parse-tree nesting beyond this is refused (SQL_UNSUPPORTED) rather than risk the JS stack. */
 export const MAX_WALK_DEPTH = 1500;
-/** SQL inside a body inside a body ...: beyond this the innermost body is unknown. */
-export const MAX_BODY_DEPTH = 6;
+/** SQL inside a body inside a body ... (a DO level counts twice: body, then its SQL): beyond this, unknown. */
+export const MAX_BODY_DEPTH = 16;
 
 /** Thrown inside the walk only; analyzeSql turns it into SQL_UNSUPPORTED. */
 export class SqlTooComplex extends Error {}

@@ -20,7 +20,7 @@ export interface Derived {
   stars: RangeEntry[];
 }
 
-export const EMPTY_DERIVED: Derived = { columns: [], stars: [] };
+export const EMPTY_DERIVED: Derived = Object.freeze({ columns: [], stars: [] }) as Derived;
 
 export interface RangeEntry {
   /** The name the query uses for it (alias, or the relation name). */
@@ -54,35 +54,66 @@ export class TableEntry implements RangeEntry {
   }
 }
 
-/** A subquery, CTE or VALUES list: columns resolve to what the underlying output reads. */
-export class DerivedEntry implements RangeEntry {
-  private readonly renamed: string[];
-  constructor(readonly alias: string, private readonly source: () => Derived, columnAliases: string[] = []) {
-    this.renamed = columnAliases;
-  }
-  private outputs(): OutputColumn[] {
-    const cols = this.source().columns;
-    if (this.renamed.length === 0) return cols;
-    return cols.map((c, i) => (i < this.renamed.length ? { name: this.renamed[i], facts: c.facts } : c));
-  }
-  columnFacts(column: string): string[] {
-    const matches = this.outputs().filter((c) => c.name === column);
+/**
+ * What a Derived's columns resolve to, computed once per Derived: a chain of CTEs each selecting
+ * `*` from the previous one would otherwise be re-walked at every level (quadratic time, and a
+ * recursion as deep as the chain).
+ */
+interface Resolved {
+  star?: string[];
+  byName: Map<string, string[]>;
+}
+const resolved = new WeakMap<Derived, Resolved>();
+
+function memo(d: Derived): Resolved {
+  let r = resolved.get(d);
+  if (!r) resolved.set(d, (r = { byName: new Map() }));
+  return r;
+}
+
+function derivedStar(d: Derived): string[] {
+  const m = memo(d);
+  if (!m.star) {
+    m.star = []; // a recursive CTE's output reaches itself through `*`: stop there
     const out = new Set<string>();
-    for (const m of matches) for (const f of m.facts) out.add(f);
-    if (matches.length === 0 || this.renamed.includes(column)) {
-      // Not listed by name (or renamed, so positions are uncertain): ask every star source.
-      for (const s of this.source().stars) for (const f of s.columnFacts(column)) out.add(f);
-    }
-    if (out.size === 0) out.add(`${this.alias}.${column}`);
-    return [...out];
-  }
-  starFacts(): string[] {
-    const out = new Set<string>();
-    const d = this.source();
     for (const c of d.columns) for (const f of c.facts) out.add(f);
     for (const s of d.stars) for (const f of s.starFacts()) out.add(f);
-    if (out.size === 0) out.add(`${this.alias}.*`);
-    return [...out];
+    m.star = [...out];
+  }
+  return m.star;
+}
+
+/** Facts of the outputs named `column`, and of star sources when `viaStars` (not listed by name). */
+function derivedColumn(d: Derived, column: string, index: number | undefined): string[] {
+  const m = memo(d);
+  const key = index === undefined ? column : `${index}:${column}`;
+  let hit = m.byName.get(key);
+  if (!hit) {
+    m.byName.set(key, []); // cycle guard, as in derivedStar
+    const out = new Set<string>();
+    const matches = index !== undefined ? d.columns.slice(index, index + 1) : d.columns.filter((c) => c.name === column);
+    for (const c of matches) for (const f of c.facts) out.add(f);
+    // Not listed by name: it may come through any `*` of the target list.
+    if (matches.length === 0 || index !== undefined) for (const s of d.stars) for (const f of s.columnFacts(column)) out.add(f);
+    hit = [...out];
+    m.byName.set(key, hit);
+  }
+  return hit;
+}
+
+/** A subquery, CTE or VALUES list: columns resolve to what the underlying output reads. */
+export class DerivedEntry implements RangeEntry {
+  constructor(readonly alias: string, private readonly source: () => Derived, private readonly renamed: string[] = []) {}
+  columnFacts(column: string): string[] {
+    const d = this.source();
+    // Column aliases `x(a, b)` rename outputs by position.
+    const i = this.renamed.indexOf(column);
+    const facts = derivedColumn(d, column, i >= 0 && i < d.columns.length ? i : undefined);
+    return facts.length > 0 ? facts : [`${this.alias}.${column}`];
+  }
+  starFacts(): string[] {
+    const facts = derivedStar(this.source());
+    return facts.length > 0 ? facts : [`${this.alias}.*`];
   }
 }
 

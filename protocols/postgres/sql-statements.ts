@@ -14,7 +14,7 @@ import { walkPlpgsqlBody } from './sql-plpgsql.js';
 import { type Derived, type RangeEntry, Scope, UnionEntry } from './sql-scope.js';
 import type { SqlOrigin } from './sql-types.js';
 import { verbOf } from './sql-verbs.js';
-import { selectNode, tableEntry, walk, walkFields, walkSelect } from './sql-walk.js';
+import { funcCall, selectNode, tableEntry, walk, walkFields, walkSelect } from './sql-walk.js';
 
 /**
  * Parses `text` and walks each statement in order. Top-level statements (hidden=false) stand
@@ -139,7 +139,13 @@ export function walkRoot(type: string, b: PgNode, scope: Scope, ctx: WalkCtx): D
       walkFields(b, level, ctx, ['relation']);
       return undefined;
     }
+    case 'CallStmt':
+      // funccall is a typed field, so a bare FuncCall without its wrapper.
+      if (isObject(b['funccall'])) funcCall(b['funccall'], scope, ctx);
+      return undefined;
     default: {
+      // ALTER ROLE/DATABASE/SYSTEM ... SET: a bare VariableSetStmt that applies to later sessions.
+      if (isObject(b['setstmt'])) checkVariableSet(b['setstmt'], ctx);
       const level = relationScope(b, scope, ctx);
       walkFields(b, level, ctx, ['relation', 'table']);
       return undefined;

@@ -102,7 +102,7 @@ export function tableEntry(rv: PgNode, ctx: WalkCtx): TableEntry | undefined {
   return new TableEntry(a.name ?? rel, names, rel, str(rv['schemaname']), a.columns);
 }
 
-function funcCall(body: PgNode, scope: Scope, ctx: WalkCtx): void {
+export function funcCall(body: PgNode, scope: Scope, ctx: WalkCtx): void {
   const parts = nameParts(body['funcname']);
   if (parts && parts.length > 0) {
     const lower = parts.map((p) => p.toLowerCase());
