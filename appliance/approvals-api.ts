@@ -42,7 +42,14 @@ export function createApprovalsHandler(store: PendingApprovals, options: Approva
       req.resume();
       return true;
     }
-    const parts = path.slice(base.length).split('/').filter(Boolean).map(decodeURIComponent);
+    let parts: string[];
+    try {
+      parts = path.slice(base.length).split('/').filter(Boolean).map(decodeURIComponent);
+    } catch {
+      req.resume();
+      send(res, 400, { error: 'malformed path', code: 'API_BAD_REQUEST' });
+      return true;
+    }
     route(store, req, res, parts).catch((error: unknown) => {
       if (!res.headersSent) send(res, 500, { error: 'internal error', code: 'API_ERROR', detail: String((error as Error)?.message ?? error) });
       else res.destroy();

@@ -7,6 +7,7 @@
 import type { Config, HumanApproverDecl, LlmApproverDecl } from '../config/model.js';
 import { describeSecret, readSecret } from '../secrets.js';
 import type { BreakerOptions } from './breaker.js';
+import { runApprovalChain } from './chain.js';
 import { ApprovalCode } from './codes.js';
 import { HumanApprover, type HumanNotifier } from './human.js';
 import { LlmApprover } from './llm.js';
@@ -17,7 +18,7 @@ import { OllamaProvider } from './providers/ollama.js';
 import { OpenAiProvider } from './providers/openai.js';
 import type { FetchLike, LlmProvider } from './providers/types.js';
 import { SlackApp, type ListenAddress } from './slack.js';
-import { silentLogger, type Approver, type ApproverLogger, type StageDecision } from './types.js';
+import { silentLogger, type ApprovalRequest, type Approver, type ApproverLogger, type ChainResult, type StageDecision } from './types.js';
 
 export interface SlackSettings {
   /** HTTP mode: where Bolt listens for Slack's interactivity requests (`/slack/events`). */
@@ -94,6 +95,11 @@ export class ApproverSet {
   /** The stages of an `approve` list; a name the policy does not declare is a stage that denies. */
   stages(refs: readonly string[]): Approver[] {
     return refs.map((ref) => this.#approvers.get(ref) ?? unknownApprover(ref));
+  }
+
+  /** Runs the chain of an `approve` list (chain.ts) with this policy's approvers. */
+  run(request: ApprovalRequest, refs: readonly string[], signal: AbortSignal): Promise<ChainResult> {
+    return runApprovalChain(request, this.stages(refs), signal);
   }
 
   /** Slack apps in HTTP mode and where they listen (for logs and tests). */

@@ -21,4 +21,6 @@ export type { ApproverSetOptions, SlackSettings } from './approver-set.js';
 export type { FetchLike, LlmProvider, ProviderCall } from './providers/types.js';
 export { approvalMessage, APPROVE_ACTION, DENY_ACTION } from './slack-message.js';
 export { toAuditApprovers } from './audit.js';
+export { approvalRequest, capRequest, toJsonFacts, MAX_SUMMARY_BYTES } from './request.js';
+export type { ApprovalRequestInput } from './request.js';
 export type { ApprovalRequest, Approver, ApproverLogger, ApproverOutcome, ChainResult, StageContext, StageDecision, StageVerdict } from './types.js';

@@ -11,6 +11,7 @@
  *   "already decided by X" rather than "unknown id".
  */
 import { newApprovalId } from './ids.js';
+import { capRequest } from './request.js';
 import type { ApprovalRequest, ApproverOutcome } from './types.js';
 
 export type PendingState = 'pending' | 'approved' | 'denied' | 'timed_out' | 'cancelled';
@@ -141,7 +142,7 @@ export class PendingApprovals {
         id,
         requestId: options.request.id,
         approver: options.approver,
-        request: options.request,
+        request: capRequest(options.request),
         earlier: [...(options.earlier ?? [])],
         createdAt: now,
         expiresAt: now + options.timeoutMs,

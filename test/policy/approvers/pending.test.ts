@@ -93,3 +93,17 @@ describe('pending approvals', () => {
     assert.deepEqual(events, ['opened', 'changed', 'resolved']);
   });
 });
+
+describe('approval requests', () => {
+  test('approvalRequest: JSON facts, a fresh id, capped text', async () => {
+    const { approvalRequest, MAX_SUMMARY_BYTES } = await import('../../../policy/approvers/index.js');
+    const r = approvalRequest({
+      peer: { name: 'p', address: '100.64.0.2' }, profile: 'default', endpoint: 'ssh.box', rule: 'r', reason: '', family: 'ssh',
+      facts: { now: new Date('2026-01-02T03:04:05Z'), ssh: { verb: 'exec', tags: new Set(['a']), n: 10n, skip: undefined } },
+      summary: 'x'.repeat(MAX_SUMMARY_BYTES + 10),
+    });
+    assert.ok(isApprovalId(r.id));
+    assert.deepEqual(r.facts, { now: '2026-01-02T03:04:05.000Z', ssh: { verb: 'exec', tags: ['a'], n: '10' } });
+    assert.equal(r.summary.length, MAX_SUMMARY_BYTES);
+  });
+});
