@@ -38,6 +38,11 @@ export type PgCodecErrorCode = (typeof PG_CODEC_ERROR_CODES)[number];
 export class PgCodecError extends Error {
   override readonly name = 'PgCodecError';
   readonly code: PgCodecErrorCode;
+  /**
+   * Set by a parser's push() that failed: the events that push parsed before the error (well
+   * framed, in order). The connection is done for, but a caller may still log or relay them.
+   */
+  before: readonly unknown[] = [];
 
   constructor(code: PgCodecErrorCode, message?: string) {
     super(message === undefined ? code : `${code}: ${message}`);

@@ -59,9 +59,15 @@ export class FrontendParser {
     return this.framer.bufferedBytes;
   }
 
+  /** Throws PgCodecError on a framing error (`before` holds this push's earlier events). */
   push(chunk: Uint8Array): FrontendEvent[] {
     this.out = [];
-    this.framer.push(chunk);
+    try {
+      this.framer.push(chunk);
+    } catch (e) {
+      if (e instanceof PgCodecError) e.before = this.out;
+      throw e;
+    }
     return this.out;
   }
 
