@@ -412,3 +412,24 @@ describe('llm_approver with the Anthropic Messages API', () => {
     assert.equal(d.code, ApprovalCode.LLM_BAD_ANSWER);
   });
 });
+
+describe('model provider authentication', () => {
+  test('api_key: x-api-key for Anthropic, bearer otherwise; credentials inject their header; read at each call', async () => {
+    const { llmAuthHeaders } = await import('../../../policy/approvers/llm-auth.js');
+    const pos = { file: 'p.hcl', line: 1, column: 1 };
+    const base = { type: 'llm_approver' as const, name: 'j', ref: 'llm_approver.j', url: 'http://127.0.0.1:1', model: 'm', policy: '', timeoutMs: 1000, cacheTtlMs: 0, maxConcurrency: 1, pos };
+    const env: NodeJS.ProcessEnv = { KEY: 'k1', TOK: 't1' };
+    const secrets = { baseDir: process.cwd(), env };
+    const apiKey = { from: 'env' as const, name: 'KEY', pos };
+    assert.deepEqual(llmAuthHeaders({ ...base, provider: 'anthropic', apiKey }, [], secrets)!(), { 'x-api-key': 'k1' });
+    const openai = llmAuthHeaders({ ...base, provider: 'openai', apiKey }, [], secrets)!;
+    assert.deepEqual(openai(), { authorization: 'Bearer k1' });
+    env.KEY = 'k2';
+    assert.deepEqual(openai(), { authorization: 'Bearer k2' }, 'a rotated secret is picked up');
+    const header = { type: 'header_token' as const, name: 'gw', ref: 'header_token.gw', endpoints: [], header: 'X-Api-Key', prefix: 'Key ', token: { from: 'env' as const, name: 'TOK', pos }, pos };
+    assert.deepEqual(llmAuthHeaders({ ...base, provider: 'openai', credential: 'header_token.gw' }, [header], secrets)!(), { 'x-api-key': 'Key t1' });
+    assert.equal(llmAuthHeaders({ ...base, provider: 'ollama' }, [], secrets), undefined);
+    delete env.KEY;
+    assert.throws(() => openai(), /KEY/);
+  });
+});
