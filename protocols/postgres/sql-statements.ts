@@ -465,6 +465,32 @@ export function checkVariableSet(b: PgNode, ctx: WalkCtx): void {
   }
 }
 
+/**
+ * Functions that run SQL given as text: the text is a statement of its own (a literal is
+ * analysed; a computed one is unknown). dblink runs it on another server, possibly this one.
+ */
+const SQL_TEXT_FUNCTIONS = new Set([
+  'query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema',
+  'dblink', 'dblink_exec', 'dblink_send_query', 'dblink_open',
+]);
+
+export function checkSqlTextFunction(name: string, args: unknown[], ctx: WalkCtx): void {
+  if (!SQL_TEXT_FUNCTIONS.has(name) || args.length === 0) return;
+  let sqlArg: unknown;
+  if (name.startsWith('query_to_xml')) sqlArg = args[0];
+  else {
+    // dblink*(..., sql [, fail_on_error boolean]): the SQL is the last non-boolean argument.
+    const last = unwrap(args[args.length - 1]);
+    const trailingBool = last?.[0] === 'A_Const' && isObject(last[1]['boolval']);
+    sqlArg = args[args.length - (trailingBool ? 2 : 1)];
+    if (name !== 'dblink_exec' && name !== 'dblink' && args.length === 1) sqlArg = undefined; // dblink_open(cursor) alone
+  }
+  if (sqlArg === undefined) return;
+  const text = constString(sqlArg);
+  if (text === undefined) return emitUnknown(ctx, 'function-sql', ctx.stmtText, `${name} runs SQL computed at run time`);
+  walkNestedSql(text, ctx, 'function-sql');
+}
+
 export function checkSetConfig(args: unknown[], ctx: WalkCtx): void {
   const name = constString(args[0])?.toLowerCase();
   if (name === undefined) return markUnknown(ctx, 'set_config with a computed setting name');

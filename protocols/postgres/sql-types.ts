@@ -21,6 +21,7 @@ export type SqlOrigin =
   | 'copy-query'
   | 'create-function-body'
   | 'rule-action'
+  | 'function-sql'
   | 'nested';
 
 export interface SqlStatementFacts {

@@ -8,7 +8,7 @@
 import { addColumns, addFunctions, addTable, MAX_WALK_DEPTH, SqlTooComplex, type WalkCtx } from './sql-context.js';
 import { aliasOf, isObject, list, nameParts, qualifiedForms, rangeVarParts, str, sval, unwrap } from './sql-names.js';
 import type { PgNode } from './sql-parser.js';
-import { checkSetConfig, checkVariableSet, cteText, emitHidden } from './sql-statements.js';
+import { checkSetConfig, checkSqlTextFunction, checkVariableSet, cteText, emitHidden } from './sql-statements.js';
 import {
   type Derived, DerivedEntry, EMPTY_DERIVED, OpaqueEntry, type OutputColumn, type RangeEntry, Scope, TableEntry, UnionEntry,
 } from './sql-scope.js';
@@ -107,7 +107,9 @@ export function funcCall(body: PgNode, scope: Scope, ctx: WalkCtx): void {
   if (parts && parts.length > 0) {
     const lower = parts.map((p) => p.toLowerCase());
     addFunctions(ctx, qualifiedForms(lower));
-    if (lower[lower.length - 1] === 'set_config') checkSetConfig(list(body['args']), ctx);
+    const bare = lower[lower.length - 1]!;
+    if (bare === 'set_config') checkSetConfig(list(body['args']), ctx);
+    checkSqlTextFunction(bare, list(body['args']), ctx);
   }
   walkFields(body, scope, ctx, ['funcname']);
 }

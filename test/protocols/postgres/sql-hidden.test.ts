@@ -160,6 +160,17 @@ const CASES: [string, Expect[]][] = [
   ['SELECT "a;b" FROM "x;y"', [{ verb: 'select', tables: ['x;y'], columns: ['x;y.a;b'] }]],
   ['SELECT * FROM U&"env\\005fvars"', [{ verb: 'select', tables: ['env_vars'] }]],
   ["SELECT U&'\\0027; DROP TABLE t; --'", [{ verb: 'select', tables: [] }]],
+  // Functions that run SQL given as text.
+  ["SELECT * FROM dblink('dbname=x', 'DELETE FROM t RETURNING id') AS r(id int)", [
+    { verb: 'select', tables: ['t'], functions: ['dblink'] },
+    { verb: 'delete', hidden: true, origin: 'function-sql', tables: ['t'], statement: 'DELETE FROM t RETURNING id' },
+  ]],
+  ["SELECT dblink_exec('DROP TABLE t', false)", [{ verb: 'select', tables: ['t'] }, { verb: 'drop', hidden: true, origin: 'function-sql' }]],
+  ["SELECT query_to_xml('SELECT secret FROM env_vars', true, true, '')", [
+    { verb: 'select', columns: ['env_vars.secret'] }, { verb: 'select', hidden: true, origin: 'function-sql', columns: ['env_vars.secret'] },
+  ]],
+  ["SELECT query_to_xml($1, true, true, '')", [{ verb: 'select', unknown: true }, { verb: '', hidden: true, origin: 'function-sql', unknown: true }]],
+  ["SELECT query_to_xml('not sql at all', true, true, '')", [{ verb: 'select', unknown: true }, { verb: '', hidden: true, unknown: true }]],
   // Settings that change how the server lexes what follows.
   ['SET standard_conforming_strings = off', [{ verb: 'set', unknown: true }]],
   ['SET standard_conforming_strings = on', [{ verb: 'set' }]],
