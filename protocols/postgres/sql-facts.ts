@@ -52,9 +52,13 @@ export function analyzeSql(text: string, opts: AnalyzeSqlOptions = {}): SqlAnaly
   return cache ? cache.set(text, result) : result;
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 function analyzeUncached(text: string): SqlAnalysis {
   // The parser reads a C string: it would stop at NUL and never see what follows.
   if (text.includes('\0')) return failure('SQL_UNSUPPORTED', 'statement text contains a NUL character');
+  // A lone surrogate has no UTF-8 form: what the parser would see is not what a server gets.
+  if (LONE_SURROGATE.test(text)) return failure('SQL_UNSUPPORTED', 'statement text is not well-formed Unicode');
   const out: SqlStatementFacts[] = [];
   const ctx: WalkCtx = {
     out,

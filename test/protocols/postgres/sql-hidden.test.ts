@@ -253,6 +253,13 @@ describe('failures are closed and typed', () => {
     assert.ok(!r.ok && r.error.code === 'SQL_UNSUPPORTED');
   });
 
+  it('a lone surrogate (no UTF-8 form): SQL_UNSUPPORTED; a real astral character is fine', () => {
+    const r = analyzeSql("SELECT '\uD800'; DROP TABLE t; --'", { cache: false });
+    assert.ok(!r.ok && r.error.code === 'SQL_UNSUPPORTED');
+    const ok = analyzeSql("SELECT '😀'; DELETE FROM t", { cache: false });
+    assert.ok(ok.ok && ok.statements.length === 2 && ok.statements[1]!.statement === 'DELETE FROM t');
+  });
+
   it('very deep nesting: SQL_UNSUPPORTED, never a thrown stack overflow', () => {
     for (const q of [
       `SELECT ${Array(5000).fill('a').join(' + ')} FROM t`,
