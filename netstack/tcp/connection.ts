@@ -433,6 +433,7 @@ export class Connection implements TcpConnection, Scheduled {
     this.#lastRxAt = now;
     this.#setState('ESTABLISHED');
     this.#rcv.ackNow = true;
+    this.#host.markDirty(this);
     this.#armKeepalive(now);
     this.#host.event({ kind: 'established', conn: this });
   }
@@ -653,7 +654,8 @@ export class Connection implements TcpConnection, Scheduled {
           s.inRecovery = false;
           s.cc.onRecoveryEnd(s.mss, s.flight);
         }
-        // A partial ACK: the next hole is retransmitted by output (highRxt moved up to SND.UNA).
+        // A partial ACK (RFC 6582 §3.2 step 5): the next hole goes out at once.
+        else s.retransmitNow = true;
       } else {
         s.cc.onAck(now, dataAcked + (acked - dataAcked), s.mss, cwndLimited, s.rtt.srtt ?? 0);
       }
@@ -683,6 +685,7 @@ export class Connection implements TcpConnection, Scheduled {
     s.inRecovery = true;
     s.recover = s.sndMax;
     s.highRxt = s.sndUna;
+    s.retransmitNow = true;
     s.cc.onLoss(now, s.flight, s.mss);
     s.timing = false;
   }
@@ -810,7 +813,8 @@ export class Connection implements TcpConnection, Scheduled {
       const cwndRoom = s.cc.cwnd - pipe;
       let hole = false;
       if (s.inRecovery && s.pickHole(maxSeg)) {
-        if (cwndRoom < Math.min(s.pickLen, s.mss) && pipe > 0) break;
+        if (!s.retransmitNow && cwndRoom < Math.min(s.pickLen, s.mss) && pipe > 0) break;
+        s.retransmitNow = false;
         hole = true;
       } else if (!s.pickNext(maxSeg, cwndRoom)) {
         break;
@@ -984,6 +988,7 @@ export class Connection implements TcpConnection, Scheduled {
     // row stop trusting the scoreboard.
     if (s.rtt.backoffs >= 2) s.scoreboard.clear();
     s.inRecovery = false;
+    s.retransmitNow = false;
     s.dupAcks = 0;
     s.recover = s.sndMax;
     s.recoverAfterRto = true;

@@ -8,6 +8,8 @@
 export interface Scheduled {
   /** The time of this item's live heap entry, or undefined when it has none. */
   heapAt: number | undefined;
+  /** The item's real next deadline (Infinity when none). */
+  deadline(): number;
 }
 
 export class DeadlineHeap<T extends Scheduled> {
@@ -24,10 +26,22 @@ export class DeadlineHeap<T extends Scheduled> {
     this.#push(at, item);
   }
 
-  /** The earliest live entry's time, dropping stale entries on top. */
+  /**
+   * The earliest deadline of any item. Stale entries on top are dropped, and an entry whose
+   * item's deadline moved later is re-armed at the real time, so the answer is exact.
+   */
   peek(): number | undefined {
-    while (this.#at.length > 0 && this.#items[0]!.heapAt !== this.#at[0]) this.#pop();
-    return this.#at[0];
+    while (this.#at.length > 0) {
+      const item = this.#items[0]!;
+      const at = this.#at[0]!;
+      if (item.heapAt !== at) { this.#pop(); continue; }
+      const real = item.deadline();
+      if (real <= at) return at;
+      this.#pop();
+      item.heapAt = undefined;
+      this.schedule(item, real);
+    }
+    return undefined;
   }
 
   /** Removes and returns the next item due at or before `now` (its heapAt cleared), or undefined. */

@@ -47,6 +47,8 @@ export class Sender {
   /** RFC 6675 HighRxt: retransmissions of this recovery reached here. */
   highRxt = 0;
   dupAcks = 0;
+  /** RFC 6675 §5 (4.3) / RFC 6582 §3.2 (5): the next hole goes out whatever cwnd says. */
+  retransmitNow = false;
   // RTT timing of one segment when timestamps are off (Karn's algorithm).
   timing = false;
   timedSeq = 0;

@@ -112,3 +112,38 @@ export class Agent {
     return { family: this.family, src: this.addr, dst: this.vip, segment: buf, peer: this.peer };
   }
 }
+
+/** The agent's SYN as Linux sends it: MSS 1460, SACK-permitted, timestamps, window scale 7. */
+export const LINUX_SYN = { mss: 1460, windowScale: 7, sackPermitted: true } as const;
+
+export interface Opened {
+  conn: TcpConnection;
+  /** The agent's next sequence number. */
+  seq: number;
+  /** What the agent has acknowledged of ours (server ISN + 1). */
+  ack: number;
+  /** The agent's timestamp clock (TSval it sends next). */
+  tsval: number;
+  /** The stack's last TSval (what the agent echoes). */
+  tsecr: number;
+  synAck: Sent;
+}
+
+/** SYN -> offer -> accept -> SYN-ACK -> ACK, on a manual clock at `now`. */
+export function open(stack: TcpStack, agent: Agent, ev: Events, now = 0, syn: Partial<TcpRepr> = {}): Opened {
+  const isn = 1_000_000;
+  const tsval = 5000;
+  stack.input(now, agent.seg({ seq: isn, flags: 0x02, window: 64240, ...LINUX_SYN, timestamp: { value: tsval, echo: 0 }, ...syn }), ev.emit);
+  const offer = conns(ev.take(), 'offer')[0];
+  if (offer === undefined) throw new Error('no offer');
+  offer.accept(now);
+  stack.flush(now, ev.emit);
+  const synAck = transmits(ev.take())[0];
+  if (synAck === undefined) throw new Error('no SYN-ACK');
+  const seq = isn + 1;
+  const ack = (synAck.tcp.seq + 1) >>> 0;
+  const ts = synAck.tcp.timestamp;
+  const withTs = syn.timestamp !== undefined || !('timestamp' in syn);
+  stack.input(now, agent.seg({ seq, ack, window: 502, ...(withTs && ts ? { timestamp: { value: tsval + 1, echo: ts.value } } : {}) }), ev.emit);
+  return { conn: offer, seq, ack, tsval: tsval + 1, tsecr: ts?.value ?? 0, synAck };
+}

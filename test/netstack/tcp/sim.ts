@@ -191,6 +191,7 @@ export function bulkTransfer(link: Partial<LinkOptions>, seed: number, bytes: nu
     const now = sim.now;
     if (side === 1 && e.kind === 'offer') { server = e.conn; e.conn.accept(now); return; }
     if (e.kind === 'closed') { closed[side] = e.reason; return; }
+    if (e.kind === 'transmit') return;
     const conn = e.conn;
     const mine = side === 0 ? up : down;
     const theirs = side === 0 ? down : up;
