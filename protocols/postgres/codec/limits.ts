@@ -72,7 +72,21 @@ export interface LengthTable {
   readonly max: Int32Array;
 }
 
+const built = new WeakMap<ReadonlyMap<number, TypeRule>, Map<number, LengthTable>>();
+
+/** Tables are immutable once built, so parsers with the same cap share one. */
 export function buildLengthTable(rules: ReadonlyMap<number, TypeRule>, cap: number): LengthTable {
+  let byCap = built.get(rules);
+  if (!byCap) built.set(rules, (byCap = new Map()));
+  const cached = byCap.get(cap);
+  if (cached) return cached;
+  const table = makeLengthTable(rules, cap);
+  byCap.set(cap, table);
+  return table;
+}
+
+function makeLengthTable(rules: ReadonlyMap<number, TypeRule>, cap: number): LengthTable {
+  if (!Number.isInteger(cap) || cap < 4) throw new RangeError(`message cap ${cap}`);
   const min = new Int32Array(256);
   const max = new Int32Array(256);
   for (const [type, rule] of rules) {
