@@ -326,9 +326,10 @@ describe('TCP data transfer', () => {
       gaps.push(at - last);
       last = at;
       const out = transmits(ev.take());
-      if (o.conn.state !== 'CLOSED') assert.equal(out[0]!.tcp.payload.length, 100);
+      const state: string = o.conn.state;
+      if (state !== 'CLOSED') assert.equal(out[0]!.tcp.payload.length, 100);
     }
-    // Initial RTO 1 s (no RTT sample yet: the handshake took 0 ms and samples are >= 200 ms).
+    // The handshake's RTT sample (0 ms) gives the minimum RTO, 200 ms, doubled per timeout.
     assert.deepEqual(gaps.slice(0, 4), [200, 400, 800, 1600]);
     assert.ok(gaps.every((g) => g <= 60_000));
     assert.equal(o.conn.closeReason, 'timeout');
