@@ -13,6 +13,9 @@ import { Device, type DeviceOutput } from '../netstack/wireguard/device.js';
 import type { Config, PeerDecl } from '../policy/config/model.js';
 import { AuditLog, auditDir } from '../policy/audit/index.js';
 import { CompiledPolicy } from '../policy/engine.js';
+import { ApproverSet, PendingApprovals } from '../policy/approvers/index.js';
+import { createApprovalsHandler, loadOrCreateApiToken } from './approvals-api.js';
+import { dirname } from 'node:path';
 import { applianceAddresses, resolvePeerAddresses } from './addresses.js';
 import { startMetricsServer } from './metrics.js';
 import { loadOrCreateServerKey } from './server-key.js';
@@ -42,6 +45,9 @@ export class Appliance {
   #peerKeys = new Map<string, string>(); // public key (base64) -> peer name
   #closed = false;
   #pcap: PcapWriter | undefined;
+  /** Pending approvals, kept across reloads; decided from Slack, the API or the CLI. */
+  readonly pending = new PendingApprovals();
+  #approvers!: ApproverSet;
   #pcapTimer: NodeJS.Timeout | undefined;
 
   private constructor(config: Config, options: ApplianceOptions) {
@@ -75,6 +81,20 @@ export class Appliance {
     return this.#audit;
   }
 
+  get approvers(): ApproverSet {
+    return this.#approvers;
+  }
+
+  #approverOptions() {
+    const { gateway } = this.#config;
+    return {
+      store: this.pending,
+      baseDir: dirname(this.#config.source),
+      slack: { listen: { host: gateway.slackListen.slice(0, gateway.slackListen.lastIndexOf(':')).replace(/^\[|\]$/g, ''), port: Number(gateway.slackListen.slice(gateway.slackListen.lastIndexOf(':') + 1)) } },
+      logger: this.#logger,
+    };
+  }
+
   get udpPort(): number {
     return this.#udp.port;
   }
@@ -104,10 +124,14 @@ export class Appliance {
       (d) => this.#onDatagram(d.address, d.port, d.bytes),
       (error) => this.#logger.error('udp socket error', { error: error.message }),
     );
-    this.#metrics = await startMetricsServer(gateway.dashboardListen, {
-      counters: this.counters,
-      status: () => this.status(),
-    });
+    this.#approvers = ApproverSet.fromConfig(this.#config, this.#approverOptions());
+    for (const problem of await this.#approvers.start()) this.#logger.warn('approver not ready', { problem });
+    const token = loadOrCreateApiToken(gateway.stateDir);
+    this.#metrics = await startMetricsServer(
+      gateway.dashboardListen,
+      { counters: this.counters, status: () => this.status() },
+      [createApprovalsHandler(this.pending, { token })],
+    );
     this.#schedule();
     await this.#audit.append({
       kind: 'system',
@@ -143,6 +167,10 @@ export class Appliance {
     const policy = new CompiledPolicy(config);
     this.#config = config;
     this.#policy = policy;
+    // The old approver set holds the Slack listen port: stop it before the new one starts.
+    await this.#approvers.stop();
+    this.#approvers = ApproverSet.fromConfig(config, this.#approverOptions());
+    for (const problem of await this.#approvers.start()) this.#logger.warn('approver not ready', { problem });
     this.#applyPeers(config.peers);
     await this.#audit.append({
       kind: 'system',
@@ -227,6 +255,8 @@ export class Appliance {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
+    this.pending.cancelAll('appliance stopping');
+    await this.#approvers.stop();
     await Promise.all([this.#udp.close(), this.#metrics?.close()]);
     await this.#audit.append({ kind: 'system', message: 'appliance stopped' }).catch(() => undefined);
     await this.#audit.close();

@@ -15,6 +15,8 @@ import { createLogger } from './logger.js';
 import { addPeer, PeerAddError } from './peer-add.js';
 import { auditCommand } from './audit-command.js';
 import { testCommand } from './test-command.js';
+import { approveCommand, denyCommand, pendingCommand } from './approval-commands.js';
+import type { Config } from '../policy/config/model.js';
 
 export interface CliIo {
   stdout: (text: string) => void;
@@ -40,6 +42,9 @@ commands:
   audit [--config PATH] [--follow] [--json] [--since T] [--peer P] [--verdict V]
                                             read the audit log
   audit verify [--config PATH]              check the audit log's hash chain
+  pending [--config PATH] [--json]          list requests waiting for an approval
+  approve ID [--config PATH]                approve a pending request
+  deny ID [--config PATH] [--reason TEXT]   deny a pending request
   help                                      show this text
 `;
 
@@ -61,6 +66,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await testCommand(rest, io);
       case 'audit':
         return await auditDispatch(rest, io);
+      case 'pending':
+      case 'approve':
+      case 'deny':
+        return await approvalDispatch(command, rest, io);
       case undefined:
       case 'help':
       case '--help':
@@ -124,8 +133,8 @@ async function validateCommand(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
-/** `bailiff audit ...`: the state dir comes from --config (or the demo), the rest is the audit command's. */
-async function auditDispatch(args: string[], io: CliIo): Promise<number> {
+/** Take `--config PATH` out of a command's arguments (the rest belongs to the command) and load it. */
+async function takeConfig(command: string, args: string[], io: CliIo): Promise<{ rest: string[]; config: Config } | number> {
   const rest = [...args];
   let given: string | undefined;
   const at = rest.findIndex((a) => a === '--config' || a.startsWith('--config='));
@@ -133,13 +142,33 @@ async function auditDispatch(args: string[], io: CliIo): Promise<number> {
     const [flag] = rest.splice(at, 1);
     given = flag!.includes('=') ? flag!.slice('--config='.length) : rest.splice(at, 1)[0];
     if (!given) {
-      io.stderr('bailiff audit: --config needs a path\n');
+      io.stderr(`bailiff ${command}: --config needs a path\n`);
       return 2;
     }
   }
   const { path } = resolveConfigPath(given, io);
   const loaded = await loadConfig(path);
   if (!loaded.config) throw new ConfigError(loaded.diagnostics);
+  return { rest, config: loaded.config };
+}
+
+/** `bailiff pending|approve|deny ...` talk to the running appliance's local API. */
+async function approvalDispatch(command: 'pending' | 'approve' | 'deny', args: string[], io: CliIo): Promise<number> {
+  const taken = await takeConfig(command, args, io);
+  if (typeof taken === 'number') return taken;
+  const { rest, config } = taken;
+  const commandIo = { stdout: io.stdout, stderr: io.stderr, stateDir: config.gateway.stateDir, apiUrl: `http://${config.gateway.dashboardListen}` };
+  if (command === 'pending') return pendingCommand(rest, commandIo);
+  if (command === 'approve') return approveCommand(rest, commandIo);
+  return denyCommand(rest, commandIo);
+}
+
+/** `bailiff audit ...`: the state dir comes from --config (or the demo), the rest is the audit command's. */
+async function auditDispatch(args: string[], io: CliIo): Promise<number> {
+  const taken = await takeConfig('audit', args, io);
+  if (typeof taken === 'number') return taken;
+  const { rest, config } = taken;
+  const loaded = { config };
   return auditCommand(rest, {
     stdout: io.stdout,
     stderr: io.stderr,

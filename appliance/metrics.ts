@@ -1,7 +1,7 @@
 /**
  * Local operator HTTP endpoint (gateway.dashboard_listen): counters as Prometheus text at
  * /metrics and as JSON at /api/counters. Bound to loopback by default; never served inside the
- * tunnel. The dashboard and approval API grow on this server in later versions.
+ * tunnel. The approvals API (token-authenticated) is mounted here too; the dashboard will be.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,11 +12,18 @@ export interface StatusSource {
   status(): Record<string, unknown>;
 }
 
-export async function startMetricsServer(listen: string, source: StatusSource): Promise<{ url: string; close(): Promise<void> }> {
+export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+
+export async function startMetricsServer(
+  listen: string,
+  source: StatusSource,
+  handlers: RouteHandler[] = [],
+): Promise<{ url: string; close(): Promise<void> }> {
   const colon = listen.lastIndexOf(':');
   const host = listen.slice(0, colon).replace(/^\[|\]$/g, '');
   const port = Number(listen.slice(colon + 1));
   const server = http.createServer((req, res) => {
+    for (const handle of handlers) if (handle(req, res)) return;
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') {
       res.writeHead(405, { allow: 'GET' }).end('method not allowed\n');

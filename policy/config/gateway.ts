@@ -43,6 +43,11 @@ export function decodeGateway(block: HclBlock, diagnostics: Diagnostics, baseDir
   const mode = (r.string('mode', { oneOf: ['enforce', 'shadow'] }) ?? 'enforce') as GatewayConfig['mode'];
   // Audit retention by age; Claw Patrol's `actions_keep` means the same. "0" or "off": keep forever.
   const retentionMs = retention(r, 'audit_retention') ?? retention(r, 'actions_keep') ?? DEFAULT_AUDIT_RETENTION_MS;
+  // Where Slack's interactive callbacks arrive for human approvers in HTTP mode (signing_secret).
+  const slackListen = r.string('slack_listen') ?? '127.0.0.1:3000';
+  if (!/^[^\s]+:\d{1,5}$/.test(slackListen)) {
+    diagnostics.error(r.attribute('slack_listen')!.value.pos, 'gateway: "slack_listen" must be host:port');
+  }
   const publicUrl = r.string('public_url');
   let publicHost: string | undefined;
   if (publicUrl !== undefined) {
@@ -97,6 +102,7 @@ export function decodeGateway(block: HclBlock, diagnostics: Diagnostics, baseDir
     dashboardListen,
     mode,
     auditRetentionMs: retentionMs,
+    slackListen,
     bodyBufferBytes,
     ...(publicHost ? { publicHost } : {}),
     wireguard: { listenPort, subnet: formatCidrText(subnet), subnet6: formatCidrText(subnet6), ...(endpoint ? { endpoint } : {}), mtu },

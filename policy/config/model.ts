@@ -20,6 +20,8 @@ export interface GatewayConfig {
   stateDir: string; // absolute
   dashboardListen: string;
   mode: 'enforce' | 'shadow';
+  /** host:port for Slack interactivity callbacks (human approvers in HTTP mode). */
+  slackListen: string;
   /** Audit records older than this are pruned (0: kept forever). */
   auditRetentionMs: number;
   /** How much of a request body the rules may see (http.body); more is truncated (unknown). */
