@@ -10,7 +10,7 @@
 import { FactSink, newRecord, SqlTooComplex, type WalkCtx } from './sql-context.js';
 import { DEFAULT_SQL_CACHE_CHARS, DEFAULT_SQL_CACHE_ENTRIES, SqlCache } from './sql-cache.js';
 import { SqlSource, loadSqlParser, sqlParserLoaded } from './sql-parser.js';
-import { walkSqlText } from './sql-statements.js';
+import { walkSqlText } from './sql-hidden.js';
 import { SQL_FACT_PATHS, type SqlAnalysis, type SqlErrorCode, type SqlFactPath, type SqlStatementFacts } from './sql-types.js';
 
 export { loadSqlParser, SqlCache, DEFAULT_SQL_CACHE_CHARS, DEFAULT_SQL_CACHE_ENTRIES };

@@ -1,92 +1,19 @@
 /**
- * Statement roots: which walk each statement kind gets, and the statements hidden inside
- * others (POLICY.md: data-modifying CTEs, DO and function bodies, PREPARE, EXPLAIN targets,
- * COPY PROGRAM, rule actions). Each hidden statement gets its own record and facts; its
- * facts also count for every statement enclosing it.
+ * Statement roots: which walk each statement kind gets. DML and SELECT have their own
+ * modules; utility statements name their tables and columns in statement-specific fields
+ * (DROP object lists, COPY column lists, GRANT column privileges, ...), handled here.
+ * Statements that carry others (PREPARE, EXPLAIN, RULE, DO, CREATE FUNCTION) hand them to
+ * sql-hidden.
  */
-import {
-  addColumns, addFunctions, addTable, FactSink, markUnknown, MAX_BODY_DEPTH, newRecord, type WalkCtx, withSink,
-} from './sql-context.js';
+import { addColumns, addFunctions, addTable, FactSink, newRecord, type WalkCtx, withSink } from './sql-context.js';
 import { walkDelete, walkInsert, walkMerge, walkUpdate } from './sql-dml.js';
-import { constString, isObject, list, nameParts, qualifiedForms, str, sval, unwrap } from './sql-names.js';
-import { type ParseOutcome, type PgNode, parseStatements, SqlSource } from './sql-parser.js';
-import { walkPlpgsqlBody } from './sql-plpgsql.js';
+import { emitHidden, explainTarget, textAfterAs, walkBody } from './sql-hidden.js';
+import { isObject, list, nameParts, qualifiedForms, str, sval, unwrap } from './sql-names.js';
+import type { PgNode } from './sql-parser.js';
 import { type Derived, type RangeEntry, Scope, UnionEntry } from './sql-scope.js';
+import { checkVariableSet } from './sql-settings.js';
 import type { SqlOrigin } from './sql-types.js';
-import { verbOf } from './sql-verbs.js';
 import { funcCall, selectNode, tableEntry, walk, walkFields, walkSelect } from './sql-walk.js';
-
-/**
- * Parses `text` and walks each statement in order. Top-level statements (hidden=false) stand
- * alone; hidden ones (bodies) belong to the statement being walked now.
- */
-export function walkSqlText(text: string, ctx: WalkCtx, hidden: boolean, origin?: SqlOrigin): ParseOutcome<number> {
-  const parsed = parseStatements(text);
-  if (!parsed.ok) return parsed;
-  const source = new SqlSource(text);
-  const saved = { source: ctx.source, stmtText: ctx.stmtText, stmtStart: ctx.stmtStart, stmtEnd: ctx.stmtEnd, textRoot: ctx.textRoot };
-  const encloser = ctx.sink;
-  try {
-    for (const raw of parsed.value) {
-      const start = raw.stmt_location ?? 0;
-      const len = raw.stmt_len ?? 0; // 0: to the end of the text
-      const end = len > 0 ? start + len : source.byteLength;
-      const stmtText = source.slice(start, end).trim();
-      const u = unwrap(raw.stmt);
-      const rec = newRecord(u ? verbOf(u[0], u[1]) : '', stmtText, hidden, origin);
-      ctx.out.push(rec);
-      const sink = new FactSink(rec, hidden ? encloser : undefined);
-      Object.assign(ctx, { source, stmtText, stmtStart: start, stmtEnd: end, textRoot: u?.[1] });
-      withSink(ctx, sink, () => {
-        if (u) walkRoot(u[0], u[1], new Scope(undefined), ctx);
-        else markUnknown(ctx, 'statement node not recognised');
-      });
-    }
-  } finally {
-    Object.assign(ctx, saved);
-  }
-  return { ok: true, value: parsed.value.length };
-}
-
-/** A statement found inside another: its own record, facts shared with the encloser. */
-export function emitHidden(type: string, body: PgNode, scope: Scope, ctx: WalkCtx, origin: SqlOrigin, text: string): Derived | undefined {
-  const rec = newRecord(verbOf(type, body), text, true, origin);
-  ctx.out.push(rec);
-  return withSink(ctx, new FactSink(rec, ctx.sink), () => walkRoot(type, body, scope, ctx));
-}
-
-/** A hidden statement nothing is known about; it and its enclosers get unknownFacts. */
-export function emitUnknown(ctx: WalkCtx, origin: SqlOrigin, text: string, reason: string): void {
-  const rec = newRecord('', text, true, origin);
-  ctx.out.push(rec);
-  withSink(ctx, new FactSink(rec, ctx.sink), () => markUnknown(ctx, reason));
-}
-
-/** SQL text inside a body (DO, function, EXECUTE literal): every statement in it is hidden. */
-export function walkNestedSql(text: string, ctx: WalkCtx, origin: SqlOrigin): void {
-  if (ctx.bodyDepth >= MAX_BODY_DEPTH) return emitUnknown(ctx, origin, text, 'SQL bodies nest too deeply');
-  ctx.bodyDepth++;
-  try {
-    const r = walkSqlText(text, ctx, true, origin);
-    if (!r.ok) emitUnknown(ctx, origin, text, `body SQL did not parse: ${r.message}`);
-  } finally {
-    ctx.bodyDepth--;
-  }
-}
-
-function walkBody(code: string, language: string, ctx: WalkCtx, origin: SqlOrigin, createText?: string): void {
-  if (language === 'plpgsql') {
-    if (ctx.bodyDepth >= MAX_BODY_DEPTH) return emitUnknown(ctx, origin, code, 'SQL bodies nest too deeply');
-    ctx.bodyDepth++;
-    try {
-      walkPlpgsqlBody(code, { sql: (t) => walkNestedSql(t, ctx, origin), unknown: (reason, t) => emitUnknown(ctx, origin, t, reason) }, createText);
-    } finally {
-      ctx.bodyDepth--;
-    }
-  } else if (language === 'sql') walkNestedSql(code, ctx, origin);
-  // C and internal functions name code already in the server; they run nothing new.
-  else if (language !== 'c' && language !== 'internal') emitUnknown(ctx, origin, code, `body in language ${language} cannot be analysed`);
-}
 
 /** The walk a statement of each kind gets when it is the root of a record. */
 export function walkRoot(type: string, b: PgNode, scope: Scope, ctx: WalkCtx): Derived | undefined {
@@ -205,62 +132,6 @@ function walkCreateFunction(b: PgNode, scope: Scope, ctx: WalkCtx): undefined {
   return undefined;
 }
 
-/** Text of the statement after the first top-level AS (PREPARE name(types) AS ...). */
-function textAfterAs(b: PgNode, ctx: WalkCtx): string {
-  if (b !== ctx.textRoot) return ctx.stmtText;
-  const tokens = ctx.source.tokens() ?? [];
-  let depth = 0;
-  for (const t of tokens) {
-    if (t.start < ctx.stmtStart || t.end > ctx.stmtEnd) continue;
-    if (t.text === '(') depth++;
-    else if (t.text === ')') depth--;
-    else if (depth === 0 && t.text.toUpperCase() === 'AS') return ctx.source.slice(t.end, ctx.stmtEnd).trim();
-  }
-  return ctx.stmtText;
-}
-
-/** Text of an EXPLAIN's target: after EXPLAIN, its (options) and ANALYZE/VERBOSE keywords. */
-function explainTarget(b: PgNode, ctx: WalkCtx): string {
-  if (b !== ctx.textRoot) return ctx.stmtText;
-  const tokens = (ctx.source.tokens() ?? []).filter((t) => t.start >= ctx.stmtStart && t.end <= ctx.stmtEnd && !t.text.startsWith('--') && !t.text.startsWith('/*'));
-  let i = 1;
-  if (tokens[i]?.text === '(') {
-    let depth = 0;
-    for (; i < tokens.length; i++) {
-      if (tokens[i]!.text === '(') depth++;
-      else if (tokens[i]!.text === ')' && --depth === 0) break;
-    }
-    i++;
-  }
-  while (i < tokens.length && ['ANALYZE', 'ANALYSE', 'VERBOSE'].includes(tokens[i]!.text.toUpperCase())) i++;
-  const t = tokens[i];
-  return t ? ctx.source.slice(t.start, ctx.stmtEnd).trim() : ctx.stmtText;
-}
-
-/** Text of a CTE's query: inside the parentheses after `name [(cols)] AS [[NOT] MATERIALIZED]`. */
-export function cteText(c: PgNode, ctx: WalkCtx): string {
-  const loc = typeof c['location'] === 'number' ? c['location'] : -1;
-  const tokens = ctx.source.tokens();
-  if (!tokens || loc < 0) return ctx.stmtText;
-  let i = tokens.findIndex((t) => t.start >= loc);
-  if (i < 0) return ctx.stmtText;
-  while (i < tokens.length && tokens[i]!.text.toUpperCase() !== 'AS') {
-    if (tokens[i]!.text === '(') {
-      // the column list: skip it whole
-      let d = 0;
-      for (; i < tokens.length; i++) if (tokens[i]!.text === '(') d++; else if (tokens[i]!.text === ')' && --d === 0) break;
-    }
-    i++;
-  }
-  while (i < tokens.length && tokens[i]!.text !== '(') i++;
-  const open = tokens[i];
-  let depth = 0;
-  for (; i < tokens.length; i++) {
-    if (tokens[i]!.text === '(') depth++;
-    else if (tokens[i]!.text === ')' && --depth === 0) return open ? ctx.source.slice(open.end, tokens[i]!.start).trim() : ctx.stmtText;
-  }
-  return ctx.stmtText;
-}
 
 function walkPrepare(b: PgNode, scope: Scope, ctx: WalkCtx): undefined {
   const q = unwrap(b['query']);
@@ -430,70 +301,3 @@ function walkAlterTable(b: PgNode, scope: Scope, ctx: WalkCtx): undefined {
   return undefined;
 }
 
-/**
- * Settings that change how the server lexes later statements. With standard_conforming_strings
- * off, `'a\' ...` ends somewhere else than our parser thinks, so everything after could hide a
- * statement; a non-UTF8 client_encoding does the same to multibyte text. Statements that
- * change them get unknown facts: a rule cannot trust this analysis after them.
- */
-const LEXING_SETTINGS: Record<string, (value: string | undefined) => boolean> = {
-  standard_conforming_strings: (v) => v !== undefined && ['on', 'true', 'yes', '1'].includes(v.toLowerCase()),
-  client_encoding: (v) => v !== undefined && ['utf8', 'unicode'].includes(v.toLowerCase().replace(/[-_]/g, '')),
-};
-
-function settingValue(arg: unknown): string | undefined {
-  const s = constString(arg);
-  if (s !== undefined) return s;
-  const u = unwrap(arg);
-  if (u && u[0] === 'A_Const') {
-    const i = u[1]['ival'];
-    if (isObject(i)) return String(i['ival'] ?? 0);
-    const bv = u[1]['boolval'];
-    if (isObject(bv)) return bv['boolval'] === true ? 'true' : 'false';
-  }
-  return undefined;
-}
-
-export function checkVariableSet(b: PgNode, ctx: WalkCtx): void {
-  const kind = b['kind'];
-  if (kind !== 'VAR_SET_VALUE' && kind !== 'VAR_SET_CURRENT') return; // RESET / DEFAULT restore a safe value
-  const name = str(b['name'])?.toLowerCase() ?? '';
-  const safe = LEXING_SETTINGS[name];
-  const args = list(b['args']);
-  if (safe && (kind === 'VAR_SET_CURRENT' || args.length !== 1 || !safe(settingValue(args[0])))) {
-    markUnknown(ctx, `SET ${name} changes how later statements are parsed`);
-  }
-}
-
-/**
- * Functions that run SQL given as text: the text is a statement of its own (a literal is
- * analysed; a computed one is unknown). dblink runs it on another server, possibly this one.
- */
-const SQL_TEXT_FUNCTIONS = new Set([
-  'query_to_xml', 'query_to_xmlschema', 'query_to_xml_and_xmlschema',
-  'dblink', 'dblink_exec', 'dblink_send_query', 'dblink_open',
-]);
-
-export function checkSqlTextFunction(name: string, args: unknown[], ctx: WalkCtx): void {
-  if (!SQL_TEXT_FUNCTIONS.has(name) || args.length === 0) return;
-  let sqlArg: unknown;
-  if (name.startsWith('query_to_xml')) sqlArg = args[0];
-  else {
-    // dblink*(..., sql [, fail_on_error boolean]): the SQL is the last non-boolean argument.
-    const last = unwrap(args[args.length - 1]);
-    const trailingBool = last?.[0] === 'A_Const' && isObject(last[1]['boolval']);
-    sqlArg = args[args.length - (trailingBool ? 2 : 1)];
-    if (name !== 'dblink_exec' && name !== 'dblink' && args.length === 1) sqlArg = undefined; // dblink_open(cursor) alone
-  }
-  if (sqlArg === undefined) return;
-  const text = constString(sqlArg);
-  if (text === undefined) return emitUnknown(ctx, 'function-sql', ctx.stmtText, `${name} runs SQL computed at run time`);
-  walkNestedSql(text, ctx, 'function-sql');
-}
-
-export function checkSetConfig(args: unknown[], ctx: WalkCtx): void {
-  const name = constString(args[0])?.toLowerCase();
-  if (name === undefined) return markUnknown(ctx, 'set_config with a computed setting name');
-  const safe = LEXING_SETTINGS[name];
-  if (safe && !safe(constString(args[1]))) markUnknown(ctx, `set_config(${name}) changes how later statements are parsed`);
-}

@@ -8,7 +8,8 @@
 import { addColumns, addFunctions, addTable, MAX_WALK_DEPTH, SqlTooComplex, type WalkCtx } from './sql-context.js';
 import { aliasOf, isObject, list, nameParts, qualifiedForms, rangeVarParts, str, sval, unwrap } from './sql-names.js';
 import type { PgNode } from './sql-parser.js';
-import { checkSetConfig, checkSqlTextFunction, checkVariableSet, cteText, emitHidden } from './sql-statements.js';
+import { cteText, emitHidden } from './sql-hidden.js';
+import { checkSetConfig, checkSqlTextFunction, checkVariableSet } from './sql-settings.js';
 import {
   type Derived, DerivedEntry, EMPTY_DERIVED, OpaqueEntry, type OutputColumn, type RangeEntry, Scope, TableEntry, UnionEntry,
 } from './sql-scope.js';
