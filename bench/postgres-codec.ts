@@ -47,14 +47,29 @@ export function main(): Record<string, number> {
   const firstTyped = startup.findIndex((m) => m.type === 'PasswordMessage');
   const feOffset = startup.slice(0, firstTyped).reduce((n, m) => n + m.raw.length, 0);
   const streams = {
-    frontend: { bytes: s.frontend.subarray(feOffset), sizes: s.frontendChunks, make: () => new FrontendParser({ phase: 'typed' }) },
-    backend: { bytes: s.backend.subarray(1), sizes: s.backendChunks, make: () => new BackendParser() },
+    frontend: {
+      bytes: s.frontend.subarray(feOffset),
+      make: () => new FrontendParser({ phase: 'typed' }),
+      // The recorded chunking covers the whole stream, startup included.
+      chunks: chunked(s.frontend, s.frontendChunks),
+      makeFromStart: () => new FrontendParser(),
+    },
+    backend: {
+      bytes: s.backend.subarray(1),
+      make: () => new BackendParser(),
+      chunks: chunked(s.backend, s.backendChunks),
+      makeFromStart: () => {
+        const p = new BackendParser();
+        p.expectEncryptionResponse('ssl');
+        return p;
+      },
+    },
   };
   const results: Record<string, number> = {};
   let sink = 0;
   for (const [dir, st] of Object.entries(streams)) {
     const mb = st.bytes.length / 1e6;
-    const chunks = chunked(st.bytes, st.sizes);
+    const chunks = st.chunks;
     const base = rate(() => skipHeaders(st.bytes));
     const whole = rate(() => {
       const out = st.make().push(st.bytes);
@@ -62,7 +77,7 @@ export function main(): Record<string, number> {
       return out.length;
     });
     const recorded = rate(() => {
-      const p = st.make();
+      const p = st.makeFromStart();
       let n = 0;
       for (const c of chunks) n += p.push(c).length;
       return n;
@@ -72,10 +87,11 @@ export function main(): Record<string, number> {
     console.log(`${dir}: ${fmt(st.bytes.length)} bytes, ${fmt(msgs)} messages, ${chunks.length} recorded chunks`);
     console.log(`  baseline: skip 5-byte headers       ${fmt(base.perSecond * msgs)} msg/s  ${(base.perSecond * mb).toFixed(0)} MB/s`);
     console.log(`  parse, one chunk                    ${fmt(whole.perSecond * msgs)} msg/s  ${(whole.perSecond * mb).toFixed(0)} MB/s   ratio ${(base.perSecond / whole.perSecond).toFixed(1)}x baseline`);
-    console.log(`  parse, chunks as the socket gave    ${fmt(recorded.perSecond * msgs)} msg/s  ${(recorded.perSecond * mb).toFixed(0)} MB/s   ratio ${(base.perSecond / recorded.perSecond).toFixed(1)}x baseline`);
+    // Whole session incl. startup and authentication, so per-run time is compared, not messages.
+    console.log(`  parse, chunks as the socket gave    ${fmt(recorded.perSecond * recorded.units)} msg/s  ${(recorded.perSecond * mb).toFixed(0)} MB/s   ratio ${(base.perSecond / recorded.perSecond).toFixed(1)}x baseline`);
     results[`${dir}BaselineMsgPerSec`] = base.perSecond * msgs;
     results[`${dir}ParseMsgPerSec`] = whole.perSecond * msgs;
-    results[`${dir}RecordedChunksMsgPerSec`] = recorded.perSecond * msgs;
+    results[`${dir}RecordedChunksMsgPerSec`] = recorded.perSecond * recorded.units;
     results[`${dir}Ratio`] = base.perSecond / whole.perSecond;
   }
   if (sink === 0) throw new Error('nothing measured');
