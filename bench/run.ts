@@ -7,6 +7,8 @@ const BENCHES: Record<string, () => Promise<{ main: () => unknown }>> = {
   wireguard: () => import('./wireguard.js'),
   rules: () => import('./rules.js'),
   audit: () => import('./audit.js'),
+  'postgres-codec': () => import('./postgres-codec.js'),
+  'sql-facts': () => import('./sql-facts.js'),
 };
 
 const wanted = process.argv.slice(2);
