@@ -145,7 +145,8 @@ describe('fuzz: TcpStack', () => {
           case 'mutated': {
             const s = captured[a.index % captured.length]!;
             const bytes = s.segment.slice();
-            bytes[(a.index * 7) % bytes.length] ^= 0xff;
+            const at = (a.index * 7) % bytes.length;
+            bytes[at] = bytes[at]! ^ 0xff;
             stack.input(now, { ...s, segment: bytes, peer: 'peer0' }, emit);
             stack.input(now, { ...s, peer: 'peer1' }, emit);
             break;
