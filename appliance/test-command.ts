@@ -10,6 +10,8 @@ import { formatDiagnostic } from '../policy/config/diagnostics.js';
 import { CompiledPolicy } from '../policy/engine.js';
 import { FixtureError, parseFixture, runFixture, type FactExtractor } from '../policy/fixtures.js';
 import type { Family } from '../policy/config/model.js';
+import { loadSqlParser } from '../protocols/postgres/sql-facts.js';
+import { statementRequests } from './postgres/statement-facts.js';
 
 export interface TestCommandIo {
   stdout: (text: string) => void;
@@ -25,7 +27,18 @@ export function fixtureFiles(path: string): string[] {
     .map((f) => join(path, f));
 }
 
-export async function testCommand(args: string[], io: TestCommandIo, extractors: Partial<Record<Family, FactExtractor>> = {}): Promise<number> {
+/** Fixtures with a raw SQL `statement` get their facts from the real parser, as live traffic does. */
+export const sqlExtractor: FactExtractor = (raw) => {
+  if (typeof raw.statement !== 'string') return undefined;
+  const session = { database: typeof raw.database === 'string' ? raw.database : '', user: typeof raw.user === 'string' ? raw.user : '' };
+  return statementRequests(raw.statement, session).map((r) => ({
+    facts: r.facts,
+    unknown: r.unknown,
+    ...(r.unknown.length ? { note: `facts unknown for ${JSON.stringify(r.facts.sql.statement)}: ${r.unknownReason ?? 'unknown'}` } : {}),
+  }));
+};
+
+export async function testCommand(args: string[], io: TestCommandIo, extractors: Partial<Record<Family, FactExtractor>> = { sql: sqlExtractor }): Promise<number> {
   if (args.length < 2) {
     io.stderr('usage: bailiff test POLICY FIXTURE.json|DIR...\n');
     return 2;
@@ -36,6 +49,7 @@ export async function testCommand(args: string[], io: TestCommandIo, extractors:
     io.stderr(`${loaded.diagnostics.map(formatDiagnostic).join('\n')}\n`);
     return 2;
   }
+  if (extractors.sql) await loadSqlParser();
   const policy = new CompiledPolicy(loaded.config);
   let passed = 0;
   let failed = 0;

@@ -150,3 +150,23 @@ export class CompiledPolicy {
 function denyWithoutRules(endpoint: string, family: Family | null, code: string, reason: string, _mode: 'enforce' | 'shadow'): PolicyDecision {
   return { verdict: 'deny', effective: 'deny', shadow: false, rule: null, reason, code: code as Decision['code'], endpoint, family };
 }
+
+/**
+ * One message, several requests (statements, hidden ones included): the message runs only if
+ * every request is allowed. Which decision speaks for it: a deny by a rule (or a rule that could
+ * not be evaluated) first, then a deny because nothing matched, then an approval (asking a human
+ * about a message that is denied anyway would waste their time), else the last allow.
+ */
+export function combineDecisions(decisions: readonly PolicyDecision[]): PolicyDecision {
+  if (decisions.length === 0) throw new RangeError('combineDecisions needs at least one decision');
+  const rank = (d: PolicyDecision): number => {
+    if (d.verdict === 'deny') return d.rule !== null ? 0 : 1;
+    if (d.verdict === 'approve') return 2;
+    return 3;
+  };
+  let best = decisions[0]!;
+  for (const d of decisions.slice(1)) {
+    if (rank(d) < rank(best) || (rank(d) === 3 && rank(best) === 3)) best = d;
+  }
+  return best;
+}

@@ -13,7 +13,7 @@
  * the same fact extraction as live traffic (an `extract` hook per family, supplied by the caller);
  * where no extractor exists yet, the facts it would produce are marked unknown, which fails closed.
  */
-import type { CompiledPolicy, PeerIdentity, PolicyDecision } from './engine.js';
+import { combineDecisions, type CompiledPolicy, type PeerIdentity, type PolicyDecision } from './engine.js';
 import type { Family } from './config/model.js';
 
 export interface Fixture {
@@ -26,6 +26,8 @@ export interface Fixture {
     facts: Record<string, unknown>;
     unknown: string[];
     truncated: boolean;
+    /** Further requests the raw input makes (more statements); decided after the first. */
+    more: { facts: Record<string, unknown>; unknown: string[] }[];
   };
   expect: { verdict: 'allow' | 'deny' | 'approve'; rule: string | null; code?: string; approve?: string[] };
 }
@@ -34,8 +36,12 @@ export class FixtureError extends Error {
   readonly code = 'FIXTURE_INVALID';
 }
 
-/** Facts derived from raw input (a statement, a request line...), or the paths that stay unknown. */
-export type FactExtractor = (raw: Record<string, unknown>) => { facts: Record<string, unknown>; unknown: string[]; note?: string };
+/**
+ * Facts derived from raw input (a statement, a request line...), or the paths that stay unknown.
+ * One entry per request the input makes: a query string with three statements makes three,
+ * and the fixture's decision is theirs combined (any deny denies, as on the wire).
+ */
+export type FactExtractor = (raw: Record<string, unknown>) => { facts: Record<string, unknown>; unknown: string[]; note?: string }[] | undefined;
 
 const FAMILY_KEYS: readonly string[] = ['sql', 'http', 'k8s', 'ssh'];
 const REQUEST_KEYS = new Set(['peer', 'endpoint', 'credential', 'now', 'unknown', 'truncated', ...FAMILY_KEYS]);
@@ -86,6 +92,7 @@ export function parseFixture(
 
   const facts: Record<string, unknown> = {};
   const unknown: string[] = [];
+  const more: { facts: Record<string, unknown>; unknown: string[] }[] = [];
   for (const key of FAMILY_KEYS) {
     if (request[key] === undefined) continue;
     if (!isObject(request[key])) throw new FixtureError(`${where}: request.${key} must be an object`);
@@ -94,11 +101,18 @@ export function parseFixture(
     if (!compatible) throw new FixtureError(`${where}: request.${key} does not fit ${endpoint.ref} (a ${endpoint.family} endpoint)`);
     const extractor = extractors[family];
     const given = request[key] as Record<string, unknown>;
-    if (extractor) {
-      const extracted = extractor(given);
-      facts[key] = { ...(extracted.facts[key] as object ?? {}), ...given };
-      unknown.push(...extracted.unknown.filter((path) => !(path.split('.')[1]! in given)));
-      if (extracted.note) notes.push(`${where}: ${extracted.note}`);
+    const extracted = extractor?.(given);
+    if (extracted && extracted.length > 0) {
+      // Facts the fixture states win over extracted ones (and are then known).
+      const merge = (e: (typeof extracted)[number]) => ({
+        facts: { ...(e.facts[key] as object ?? {}), ...given },
+        unknown: e.unknown.filter((path) => !(path.split('.')[1]! in given)),
+      });
+      const [first, ...rest] = extracted.map(merge);
+      facts[key] = first!.facts;
+      unknown.push(...first!.unknown);
+      for (const r of rest) more.push({ facts: { [key]: r.facts }, unknown: r.unknown });
+      for (const e of extracted) if (e.note) notes.push(`${where}: ${e.note}`);
     } else {
       facts[key] = given;
     }
@@ -118,7 +132,7 @@ export function parseFixture(
   return {
     fixture: {
       name,
-      request: { peer, endpoint: endpoint.ref, ...(credential ? { credential } : {}), now, facts, unknown, truncated },
+      request: { peer, endpoint: endpoint.ref, ...(credential ? { credential } : {}), now, facts, unknown, truncated, more },
       expect: {
         verdict: expect.verdict as Fixture['expect']['verdict'],
         rule: expect.rule as string | null,
@@ -144,15 +158,17 @@ function resolvePeer(value: unknown, where: string, policy: CompiledPolicy): Pee
 
 export function runFixture(policy: CompiledPolicy, fixture: Fixture): { decision: PolicyDecision; mismatches: string[] } {
   const r = fixture.request;
-  const decision = policy.decide({
+  const decideOne = (facts: Record<string, unknown>, unknown: string[]) => policy.decide({
     peer: r.peer,
     endpoint: r.endpoint,
     ...(r.credential ? { credential: r.credential } : {}),
-    facts: r.facts,
-    unknown: r.unknown,
-    ...(r.truncated ? { unknownCause: 'truncated' as const } : r.unknown.length ? { unknownCause: 'unparseable' as const } : {}),
+    facts,
+    unknown,
+    ...(r.truncated ? { unknownCause: 'truncated' as const } : unknown.length ? { unknownCause: 'unparseable' as const } : {}),
     now: r.now,
   });
+  // Several statements: decided together, as on the wire (combineDecisions says which speaks).
+  const decision = combineDecisions([decideOne(r.facts, r.unknown), ...r.more.map((m) => decideOne(m.facts, m.unknown))]);
   const mismatches: string[] = [];
   const e = fixture.expect;
   if (decision.verdict !== e.verdict) mismatches.push(`verdict: expected ${e.verdict}, got ${decision.verdict}`);

@@ -13,6 +13,8 @@ import { formatDiagnostic } from '../../policy/config/diagnostics.js';
 import { loadConfig } from '../../policy/config/load.js';
 import { CompiledPolicy } from '../../policy/engine.js';
 import { parseFixture, runFixture } from '../../policy/fixtures.js';
+import { sqlExtractor } from '../../appliance/test-command.js';
+import { loadSqlParser } from '../../protocols/postgres/sql-facts.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), 'policy');
 const cases = readdirSync(ROOT, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
@@ -36,12 +38,13 @@ for (const name of cases) {
     }
     assert.ok(existsSync(decisionsFile), `${name}: needs diagnostics.txt or decisions.json`);
     assert.deepEqual(loaded.diagnostics.map(formatDiagnostic), [], `${name}: policy does not load`);
+    await loadSqlParser();
     const policy = new CompiledPolicy(loaded.config!);
     const fixtures = JSON.parse(readFileSync(decisionsFile, 'utf8')) as unknown[];
     assert.ok(fixtures.length > 0);
     const failures: string[] = [];
     fixtures.forEach((value, i) => {
-      const { fixture } = parseFixture(value, `decisions.json[${i}]`, policy);
+      const { fixture } = parseFixture(value, `decisions.json[${i}]`, policy, { sql: sqlExtractor });
       const { decision, mismatches } = runFixture(policy, fixture);
       if (mismatches.length) failures.push(`${fixture.name}\n  ${mismatches.join('\n  ')}`);
       const expectReason = (value as { expect: { reason?: string } }).expect.reason;
