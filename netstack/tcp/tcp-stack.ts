@@ -91,8 +91,11 @@ function tally(state: TcpState, passive: boolean): Tally {
 }
 
 /** Connection key: family, remote address and port, local address and port, as 16-bit chars. */
+function w(a: Uint8Array, i: number): number {
+  return (a[i]! << 8) | a[i + 1]!;
+}
+
 function connectionKey(family: 4 | 6, remote: Uint8Array, remotePort: number, local: Uint8Array, localPort: number): string {
-  const w = (a: Uint8Array, i: number): number => (a[i]! << 8) | a[i + 1]!;
   if (family === 4) {
     return String.fromCharCode(4, w(remote, 0), w(remote, 2), remotePort, w(local, 0), w(local, 2), localPort);
   }

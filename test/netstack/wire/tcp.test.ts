@@ -8,8 +8,9 @@ import { WireError } from '../../../netstack/wire/errors.js';
 import { parseAddress } from '../../../netstack/wire/ip-address.js';
 import {
   TCP_ACK, TCP_FIN, TCP_HEADER_LEN, TCP_PSH, TCP_RST, TCP_SYN, TcpPacket, type TcpRepr,
-  emitTcp, emptyOptions, parseTcp, readTcpOptions, tcpOptionsLength, tcpReprLength,
+  emitTcp, emptyOptions, parseTcp, readTcpOptions, segmentSum, tcpOptionsLength, tcpReprLength,
 } from '../../../netstack/wire/tcp.js';
+import { onesComplementSum } from '../../../netstack/wire/checksum.js';
 import { capture, flip, hex } from '../../fixtures/captures/captures.js';
 import { tcpCapture, tcpCaptureCount, type TcpCaptureName } from '../../fixtures/captures/tcp-captures.js';
 
@@ -219,6 +220,20 @@ describe('TCP codec (RFC 9293 §3.1) on captured segments', () => {
     const { seg } = segment('tcp4-session', 0);
     const s = seg.slice(); s[39] = 15;
     assert.equal(readTcpOptions(TcpPacket.checked(s)).windowScale, 14);
+  });
+
+  it('sums 4 bytes at a time exactly like the byte-wise sum, at every alignment and length', () => {
+    const big = new Uint8Array(1600).map((_, i) => (i * 131 + 7) & 0xff);
+    for (const offset of [0, 1, 2, 3, 4, 20, 40]) {
+      for (const len of [0, 1, 63, 64, 65, 66, 67, 1380, 1420, 1500]) {
+        const view = big.subarray(offset, offset + len);
+        for (const initial of [0, 1, 0xffff, 0x12345]) {
+          assert.equal(segmentSum(view, initial), onesComplementSum(view, initial), `offset ${offset} len ${len}`);
+        }
+      }
+    }
+    const ones = new Uint8Array(1400).fill(0xff);
+    assert.equal(segmentSum(ones), onesComplementSum(ones));
   });
 
   it('refuses a repr that does not fit', () => {
