@@ -652,6 +652,7 @@ export class Connection implements TcpConnection, Scheduled {
       if (s.inRecovery) {
         if (seqGeq(ack, s.recover)) {
           s.inRecovery = false;
+          s.clearRecoveryLog();
           s.cc.onRecoveryEnd(s.mss, s.flight);
         }
         // A partial ACK (RFC 6582 §3.2 step 5): the next hole goes out at once.
@@ -676,6 +677,7 @@ export class Connection implements TcpConnection, Scheduled {
       }
       if (s.inRecovery || newlySacked > 0) this.#host.markDirty(this);
     }
+    if (s.inRecovery && newlySacked > 0) s.detectLostRetransmits();
     return true;
   }
 
@@ -683,6 +685,7 @@ export class Connection implements TcpConnection, Scheduled {
     const s = this.#snd;
     this.#host.counters.inc(C.FAST_RECOVERY);
     s.inRecovery = true;
+    s.clearRecoveryLog();
     s.recover = s.sndMax;
     s.highRxt = s.sndUna;
     s.retransmitNow = true;
@@ -829,7 +832,8 @@ export class Connection implements TcpConnection, Scheduled {
       const len = s.pickLen + (s.pickFin ? 1 : 0);
       if (hole) {
         const end = seqAdd(s.pickSeq, len);
-        if (seqGt(end, s.highRxt)) s.highRxt = end;
+        if (!s.pickRelost && seqGt(end, s.highRxt)) s.highRxt = end;
+        s.logRetransmit(s.pickSeq, end);
       }
       s.sent(now, this.#tsOk);
       pipe += len;
@@ -988,6 +992,7 @@ export class Connection implements TcpConnection, Scheduled {
     // row stop trusting the scoreboard.
     if (s.rtt.backoffs >= 2) s.scoreboard.clear();
     s.inRecovery = false;
+    s.clearRecoveryLog();
     s.retransmitNow = false;
     s.dupAcks = 0;
     s.recover = s.sndMax;

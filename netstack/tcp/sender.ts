@@ -11,6 +11,9 @@
  */
 import type { CongestionControl } from './congestion.js';
 import { DUP_ACK_THRESHOLD as DUP_THRESHOLD_SEGMENTS } from './constants.js';
+
+/** Retransmissions remembered per recovery for lost-retransmit detection. */
+const MAX_RETRANSMIT_LOG = 64;
 import { ByteRing } from './ring-buffer.js';
 import { RttEstimator } from './rtt-estimator.js';
 import { Scoreboard } from './scoreboard.js';
@@ -49,6 +52,16 @@ export class Sender {
   dupAcks = 0;
   /** RFC 6675 §5 (4.3) / RFC 6582 §3.2 (5): the next hole goes out whatever cwnd says. */
   retransmitNow = false;
+  /**
+   * Retransmissions of this recovery as flat (start, end, SND.MAX when sent) triples. When
+   * data sent after one is SACKed while its range is still missing, that retransmission was
+   * lost too, and its range moves to `relost` to go out again before any new hole (what
+   * Linux calls lost-retransmit detection); otherwise only a timeout would find it.
+   */
+  readonly rxtLog: number[] = [];
+  /** Flat (start, end) ranges to retransmit again. */
+  readonly relost: number[] = [];
+  pickRelost = false;
   // RTT timing of one segment when timestamps are off (Karn's algorithm).
   timing = false;
   timedSeq = 0;
@@ -102,6 +115,34 @@ export class Sender {
     return seqMax(lost, seqMin(seqAdd(this.sndUna, this.mss), this.sndMax));
   }
 
+  /** Log a retransmission made in recovery (see rxtLog). */
+  logRetransmit(start: number, end: number): void {
+    if (this.rxtLog.length >= 3 * MAX_RETRANSMIT_LOG) this.rxtLog.splice(0, 3);
+    this.rxtLog.push(start, end, this.sndMax);
+  }
+
+  /** After SACK news in recovery: retransmissions overtaken by SACKed later data were lost. */
+  detectLostRetransmits(): void {
+    const high = this.scoreboard.highSacked;
+    if (high === undefined) return;
+    const log = this.rxtLog;
+    let drop = 0;
+    while (drop < log.length && seqLt(log[drop + 2]!, high)) {
+      const start = seqMax(log[drop]!, this.sndUna);
+      const end = log[drop + 1]!;
+      if (seqLt(start, end) && this.scoreboard.sackedBetween(start, end) < seqDiff(end, start) && this.relost.length < 2 * MAX_RETRANSMIT_LOG) {
+        this.relost.push(start, end);
+      }
+      drop += 3;
+    }
+    if (drop > 0) log.splice(0, drop);
+  }
+
+  clearRecoveryLog(): void {
+    this.rxtLog.length = 0;
+    this.relost.length = 0;
+  }
+
   /** RFC 6675 §4 SetPipe, in bytes, with the lost-set of `lossEdge`. */
   pipe(): number {
     let p = seqDiff(this.sndNxt, this.sndUna);
@@ -110,12 +151,34 @@ export class Sender {
       const edge = seqMin(this.lossEdge(), this.sndNxt);
       const from = seqMax(this.highRxt, this.sndUna);
       if (seqLt(from, edge)) p -= seqDiff(edge, from) - this.scoreboard.sackedBetween(from, edge);
+      for (let i = 0; i < this.relost.length; i += 2) {
+        const a = seqMax(this.relost[i]!, this.sndUna);
+        const b = this.relost[i + 1]!;
+        if (seqLt(a, b) && seqLt(b, from)) p -= seqDiff(b, a) - this.scoreboard.sackedBetween(a, b);
+      }
     }
     return Math.max(0, p);
   }
 
   /** In recovery: the next lost range not yet retransmitted (RFC 6675 NextSeg rule 1). */
   pickHole(maxSeg: number): boolean {
+    this.pickRelost = false;
+    const relost = this.relost;
+    while (relost.length > 0) {
+      const end = relost[1]!;
+      const start = this.scoreboard.skipSacked(seqMax(relost[0]!, this.sndUna));
+      if (!seqLt(start, end) || !seqLt(start, this.dataEnd)) { relost.splice(0, 2); continue; }
+      let len = Math.min(seqDiff(end, start), maxSeg, seqDiff(this.dataEnd, start));
+      const next = this.scoreboard.nextSackedStart(start);
+      if (next !== undefined) len = Math.min(len, seqDiff(next, start));
+      relost[0] = seqAdd(start, len);
+      this.pickSeq = start;
+      this.pickLen = len;
+      this.pickFin = false;
+      this.pickRetransmit = true;
+      this.pickRelost = true;
+      return true;
+    }
     const edge = this.lossEdge();
     const s = this.scoreboard.skipSacked(seqMax(this.highRxt, this.sndUna));
     if (!seqLt(s, edge)) return false;
