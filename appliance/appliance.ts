@@ -1,25 +1,35 @@
 /**
- * The running appliance: one UDP socket, the WireGuard device, the IP stack, one scheduler that
- * drives every timer from the cores' deadlines, and the operator endpoint. The cores are sans-IO;
- * this is the only place that turns their outputs into socket writes.
+ * The running appliance: one UDP socket, the userspace network stack (WireGuard, IP, TCP), the
+ * DNS service for endpoint names, the flow manager that decides and relays every TCP flow, one
+ * scheduler that drives every timer from the stack's deadline, and the operator endpoint. The
+ * cores are sans-IO; this is the place that turns their outputs into socket writes.
  */
+import { Resolver } from 'node:dns/promises';
+import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Counters } from '../netstack/counters.js';
-import { UdpBind } from '../netstack/io/udp-bind.js';
 import { PcapWriter } from '../netstack/io/pcap-writer.js';
+import { UdpBind } from '../netstack/io/udp-bind.js';
 import { IpStack } from '../netstack/ip/stack.js';
-import { formatAddress, parseCidr } from '../netstack/wire/ip-address.js';
-import { Device, type DeviceOutput } from '../netstack/wireguard/device.js';
-import type { Config, PeerDecl } from '../policy/config/model.js';
-import { AuditLog, auditDir } from '../policy/audit/index.js';
-import { CompiledPolicy } from '../policy/engine.js';
+import { buildUdpPacket } from '../netstack/ip/udp-packet.js';
+import { NetStack, type UdpDelivery } from '../netstack/stack/net-stack.js';
+import { TcpStack } from '../netstack/tcp/tcp-stack.js';
+import { addressEquals, formatAddress, parseAddress, parseCidr } from '../netstack/wire/ip-address.js';
+import { Device } from '../netstack/wireguard/device.js';
 import { ApproverSet, PendingApprovals } from '../policy/approvers/index.js';
-import { createApprovalsHandler, loadOrCreateApiToken } from './approvals-api.js';
-import { dirname } from 'node:path';
+import { AuditLog, auditDir } from '../policy/audit/index.js';
+import type { Config, PeerDecl } from '../policy/config/model.js';
+import { CompiledPolicy, type PeerIdentity } from '../policy/engine.js';
 import { applianceAddresses, resolvePeerAddresses } from './addresses.js';
+import { createApprovalsHandler, loadOrCreateApiToken } from './approvals-api.js';
+import { DEFAULT_VIP6_RANGE, DEFAULT_VIP_RANGE } from './client-config.js';
+import { respond } from './dns-responder.js';
+import { FlowManager, type FlowHandler } from './flows.js';
+import type { RouterContext } from './flow-router.js';
+import type { Logger } from './logger.js';
 import { startMetricsServer } from './metrics.js';
 import { loadOrCreateServerKey } from './server-key.js';
-import type { Logger } from './logger.js';
+import { endpointDnsNames, nameClassifier, VipTable, type EndpointNames } from './vip-table.js';
 
 export interface ApplianceOptions {
   logger: Logger;
@@ -27,32 +37,46 @@ export interface ApplianceOptions {
   udpHost?: string;
   /** Tap the tunnel side (decrypted IP packets both ways) into this pcap file. */
   pcapPath?: string;
+  /** Protocol handlers by endpoint type (Postgres...). */
+  handlers?: Partial<Record<string, FlowHandler>>;
 }
+
+const DNS_PORT = 53;
+/** Names under wildcard endpoints get a VIP when first asked: bound how many, against VIP floods. */
+const MAX_WILDCARD_NAMES = 4096;
 
 export class Appliance {
   readonly counters = new Counters();
+  /** Pending approvals, kept across reloads; decided from Slack, the API or the CLI. */
+  readonly pending = new PendingApprovals();
   readonly #logger: Logger;
   #config: Config;
   /** The compiled policy in force; replaced whole on reload, never edited. */
   #policy: CompiledPolicy;
+  #names: EndpointNames;
   #audit!: AuditLog;
+  #approvers!: ApproverSet;
   #device!: Device;
-  #ip!: IpStack;
+  #stack!: NetStack;
+  #flows!: FlowManager;
+  #vips!: VipTable;
   #udp!: UdpBind;
+  #own: Uint8Array[] = [];
   #metrics?: { url: string; close(): Promise<void> };
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
-  #peerKeys = new Map<string, string>(); // public key (base64) -> peer name
+  /** public key (base64) -> the peer and its tunnel address */
+  #peers = new Map<string, PeerIdentity>();
+  #resolver = new Resolver({ timeout: 3000, tries: 2 });
+  #wildcardNames = 0;
   #closed = false;
   #pcap: PcapWriter | undefined;
-  /** Pending approvals, kept across reloads; decided from Slack, the API or the CLI. */
-  readonly pending = new PendingApprovals();
-  #approvers!: ApproverSet;
   #pcapTimer: NodeJS.Timeout | undefined;
 
   private constructor(config: Config, options: ApplianceOptions) {
     this.#config = config;
     this.#policy = new CompiledPolicy(config);
+    this.#names = endpointDnsNames(config.endpoints);
     this.#logger = options.logger;
     if (options.pcapPath) {
       const pcap = new PcapWriter(options.pcapPath);
@@ -85,16 +109,6 @@ export class Appliance {
     return this.#approvers;
   }
 
-  #approverOptions() {
-    const { gateway } = this.#config;
-    return {
-      store: this.pending,
-      baseDir: dirname(this.#config.source),
-      slack: { listen: { host: gateway.slackListen.slice(0, gateway.slackListen.lastIndexOf(':')).replace(/^\[|\]$/g, ''), port: Number(gateway.slackListen.slice(gateway.slackListen.lastIndexOf(':') + 1)) } },
-      logger: this.#logger,
-    };
-  }
-
   get udpPort(): number {
     return this.#udp.port;
   }
@@ -114,10 +128,32 @@ export class Appliance {
       dir: auditDir(gateway.stateDir),
       ...(gateway.auditRetentionMs > 0 ? { retention: { maxAgeMs: gateway.auditRetentionMs } } : {}),
     });
+    this.#vips = VipTable.load(gateway.stateDir, { v4: DEFAULT_VIP_RANGE, v6: DEFAULT_VIP6_RANGE });
+    this.#vips.assignAll([...this.#names.exact.keys()]);
     this.#device = new Device({ privateKey: key.privateKey, counters: this.counters });
     key.privateKey.fill(0);
     const own = applianceAddresses(gateway);
-    this.#ip = new IpStack({ addresses: [own.v4, own.v6], counters: this.counters, mtu: gateway.wireguard.mtu });
+    this.#own = [own.v4, own.v6];
+    const ip = new IpStack({ addresses: this.#own, counters: this.counters, mtu: gateway.wireguard.mtu });
+    const tcp = new TcpStack({ counters: this.counters, mtu: gateway.wireguard.mtu, checksumVerified: true });
+    this.#stack = new NetStack({ device: this.#device, ip, tcp, counters: this.counters }, {
+      sendDatagram: (to, bytes) => this.#udp.send(to.address, to.port, bytes),
+      tcpEvent: (event) => this.#flows.onTcpEvent(event),
+      udp: (d) => this.#onUdp(d),
+      ...(this.#pcap ? { tap: (packet: Uint8Array) => this.#pcap!.write(packet) } : {}),
+    });
+    this.#flows = new FlowManager({
+      stack: this.#stack,
+      counters: this.counters,
+      logger: this.#logger,
+      now: () => performance.now(),
+      afterActivity: () => this.#schedule(),
+      policy: () => this.#policy,
+      audit: () => this.#audit,
+      router: (): RouterContext => ({ policy: this.#policy, names: this.#names, vips: this.#vips, applianceAddresses: this.#own }),
+      peer: (peerKey) => this.#peers.get(peerKey),
+      handlers: options.handlers ?? {},
+    });
     this.#applyPeers(this.#config.peers);
     this.#udp = await UdpBind.open(
       { port: gateway.wireguard.listenPort, ...(options.udpHost ? { host: options.udpHost } : {}) },
@@ -141,21 +177,37 @@ export class Appliance {
     });
   }
 
+  #approverOptions() {
+    const listen = this.#config.gateway.slackListen;
+    const colon = listen.lastIndexOf(':');
+    return {
+      store: this.pending,
+      baseDir: dirname(this.#config.source),
+      slack: { listen: { host: listen.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(listen.slice(colon + 1)) } },
+      logger: this.#logger,
+    };
+  }
+
   status(): Record<string, unknown> {
-    const own = applianceAddresses(this.#config.gateway);
     return {
       publicKey: Buffer.from(this.#device.publicKey).toString('base64'),
       listenPort: this.#udp.port,
-      addresses: [formatAddress(own.v4), formatAddress(own.v6)],
-      peers: [...this.#peerKeys.values()].sort(),
+      addresses: this.#own.map(formatAddress),
+      peers: [...this.#peers.values()].map((p) => p.name).sort(),
       mode: this.#config.gateway.mode,
+      flows: this.#flows.size,
+      tcpConnections: this.#stack.tcp.connectionCount,
+      vips: Object.fromEntries([...this.#names.exact.keys()].map((n) => {
+        const pair = this.#vips.peek(n);
+        return [n, pair ? [formatAddress(pair.v4), formatAddress(pair.v6)] : []];
+      })),
     };
   }
 
   /**
    * Swap in a new configuration: the compiled policy is replaced whole (a request decided after
-   * this sees only the new one), peers are added, updated and removed, sessions of kept peers
-   * survive. The swap is recorded in the audit log with the policy's digest.
+   * this sees only the new one), endpoint names get their VIPs, peers are added, updated and
+   * removed, sessions of kept peers survive. The swap is audited with the policy's digest.
    */
   async reload(config: Config): Promise<void> {
     const before = this.#config.gateway;
@@ -165,8 +217,11 @@ export class Appliance {
       this.#logger.warn('gateway listen settings changed; they take effect on restart');
     }
     const policy = new CompiledPolicy(config);
+    const names = endpointDnsNames(config.endpoints);
+    this.#vips.assignAll([...names.exact.keys()]);
     this.#config = config;
     this.#policy = policy;
+    this.#names = names;
     // The old approver set holds the Slack listen port: stop it before the new one starts.
     await this.#approvers.stop();
     this.#approvers = ApproverSet.fromConfig(config, this.#approverOptions());
@@ -183,56 +238,74 @@ export class Appliance {
   #applyPeers(peers: PeerDecl[]): void {
     const addresses = resolvePeerAddresses(this.#config.gateway, peers);
     const wanted = new Map(peers.map((p) => [p.publicKeyText, p]));
-    for (const [keyText, name] of this.#peerKeys) {
+    for (const [keyText, identity] of this.#peers) {
       if (!wanted.has(keyText)) {
         this.#device.removePeer(Buffer.from(keyText, 'base64'));
-        this.#peerKeys.delete(keyText);
-        this.#logger.info('peer removed', { peer: name });
+        this.#peers.delete(keyText);
+        this.#logger.info('peer removed', { peer: identity.name });
       }
     }
     for (const peer of peers) {
       const address = addresses.get(peer.name)!;
-      const isNew = !this.#peerKeys.has(peer.publicKeyText);
+      const isNew = !this.#peers.has(peer.publicKeyText);
       this.#device.addPeer({
         publicKey: peer.publicKey,
         name: peer.name,
         allowedIps: [parseCidr(`${formatAddress(address.v4)}/32`), parseCidr(`${formatAddress(address.v6)}/128`)],
       });
-      this.#peerKeys.set(peer.publicKeyText, peer.name);
+      this.#peers.set(peer.publicKeyText, { name: peer.name, address: formatAddress(address.v4), profile: peer.profile });
       if (isNew) this.#logger.info('peer ready', { peer: peer.name, address: formatAddress(address.v4) });
     }
   }
 
   #onDatagram(address: string, port: number, bytes: Uint8Array): void {
     if (this.#closed) return;
-    const now = performance.now();
     this.counters.inc('udp.rx');
-    this.#handle(now, this.#device.receive(now, { address, port }, bytes));
+    this.#stack.receiveDatagram(performance.now(), { address, port }, bytes);
     this.#schedule();
   }
 
-  #handle(now: number, outputs: DeviceOutput[]): void {
-    for (const out of outputs) {
-      if (out.kind === 'toNetwork') {
-        this.#udp.send(out.to.address, out.to.port, out.bytes);
-        continue;
-      }
-      this.#pcap?.write(out.packet);
-      const result = this.#ip.receive(now, out.packet);
-      if (result.kind === 'reply') {
-        this.#pcap?.write(result.packet);
-        this.#handle(now, this.#device.send(now, result.packet));
-      } else if (result.kind === 'deliver') {
-        // TCP and UDP flows are terminated by the transport layers (not in this version): say so
-        // with a counter rather than silently.
-        this.counters.inc(`ip.no_transport.${result.protocol}`);
-      }
+  /** UDP from a peer: DNS to the appliance's addresses; everything else (QUIC too) is dropped. */
+  #onUdp(d: UdpDelivery): void {
+    const toUs = this.#own.some((a) => addressEquals(a, d.dst));
+    if (!toUs || d.dstPort !== DNS_PORT) {
+      this.counters.inc(d.dstPort === 443 ? 'udp.dropped_quic' : 'udp.dropped');
+      return;
     }
+    this.counters.inc('dns.query');
+    const classify = nameClassifier(this.#names);
+    const query = Uint8Array.from(d.payload);
+    void respond(query, {
+      names: (name) => classify(name),
+      vips: {
+        assign: (name) => {
+          if (!this.#vips.peek(name)) {
+            if (this.#wildcardNames >= MAX_WILDCARD_NAMES) throw new Error('too many wildcard names');
+            this.#wildcardNames++;
+          }
+          return this.#vips.assign(name);
+        },
+      },
+      unknownHost: this.#config.defaults.unknownHost,
+      resolveUpstream: async (name, type) => {
+        const addresses = type === 'A' ? await this.#resolver.resolve4(name) : await this.#resolver.resolve6(name);
+        return addresses.map((a) => parseAddress(a));
+      },
+      observe: (event) => this.counters.inc(`dns.${event.outcome}`),
+    }).then((answer) => {
+      if (!answer || this.#closed) return;
+      const packet = buildUdpPacket({ src: d.dst, dst: d.src, srcPort: DNS_PORT, dstPort: d.srcPort, payload: answer });
+      this.#stack.sendPacket(performance.now(), packet);
+      this.#schedule();
+    }, (error: Error) => {
+      this.counters.inc('dns.internal_error');
+      this.#logger.error('dns responder failed', { error: error.message });
+    });
   }
 
   #schedule(): void {
     if (this.#closed) return;
-    const deadline = this.#device.nextDeadline();
+    const deadline = this.#stack.nextDeadline();
     if (deadline === undefined) {
       if (this.#timer) clearTimeout(this.#timer);
       this.#timer = undefined;
@@ -245,14 +318,14 @@ export class Appliance {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#timerAt = Infinity;
-      const now = performance.now();
-      this.#handle(now, this.#device.poll(now));
+      this.#stack.poll(performance.now());
       this.#schedule();
     }, Math.max(0, Math.ceil(deadline - performance.now())));
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#flows.closeAll();
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.pending.cancelAll('appliance stopping');
@@ -262,6 +335,6 @@ export class Appliance {
     await this.#audit.close();
     if (this.#pcapTimer) clearInterval(this.#pcapTimer);
     this.#pcap?.close();
-    for (const keyText of this.#peerKeys.keys()) this.#device.removePeer(Buffer.from(keyText, 'base64'));
+    for (const keyText of this.#peers.keys()) this.#device.removePeer(Buffer.from(keyText, 'base64'));
   }
 }

@@ -62,7 +62,7 @@ const NETSTACK_ALLOWED: Record<string, string[]> = {
   'netstack/udp': ['netstack/wire', 'netstack/udp', 'netstack'],
   'netstack/ip': ['netstack/wire', 'netstack/tcp', 'netstack/udp', 'netstack/ip', 'netstack'],
   'netstack/stack': ['netstack/wire', 'netstack/wireguard', 'netstack/tcp', 'netstack/udp', 'netstack/ip', 'netstack/stack', 'netstack'],
-  'netstack/io': ['netstack/wire', 'netstack/io', 'netstack'],
+  'netstack/io': ['netstack/wire', 'netstack/io', 'netstack/tcp', 'netstack'],
   netstack: ['netstack'],
 };
 

@@ -56,7 +56,8 @@ export class SegmentBuilder {
     if (this.family === 4) {
       const total = ipLen + segLen;
       writeU16(packet, IPV4_TOTAL_LEN, total);
-      writeU16(packet, IPV4_CHECKSUM, updateChecksum(this.#templateChecksum, 0, total));
+      // The template was emitted with a total length of just its header; patch in the real one.
+      writeU16(packet, IPV4_CHECKSUM, updateChecksum(this.#templateChecksum, IPV4_MIN_HEADER_LEN, total));
     } else {
       writeU16(packet, IPV6_PAYLOAD_LEN, segLen);
     }

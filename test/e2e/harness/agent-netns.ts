@@ -3,7 +3,7 @@
  * veth pair (198.18.0.0/15), running the Debian `wireguard-go` configured from a wg-quick file
  * exactly as `bailiff peer add` wrote it. Torn down by PID and by the names it created.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, sleep, start, type Running } from './processes.js';
 
@@ -36,6 +36,10 @@ export class AgentNetns {
   async create(): Promise<void> {
     await run('ip', ['netns', 'add', this.ns]);
     this.#created = true;
+    // `ip netns exec` mounts /etc/netns/<name>/resolv.conf over /etc/resolv.conf: the agent's
+    // resolver is then the appliance (set by useDns), as wg-quick's DNS= line would make it.
+    mkdirSync(`/etc/netns/${this.ns}`, { recursive: true });
+    writeFileSync(`/etc/netns/${this.ns}/resolv.conf`, '# no resolver until the tunnel is up\n');
     await run('ip', ['link', 'add', this.vethRoot, 'type', 'veth', 'peer', 'name', this.vethNs]);
     await run('ip', ['link', 'set', this.vethNs, 'netns', this.ns]);
     await run('ip', ['addr', 'add', `${this.#opts.rootAddress}/30`, 'dev', this.vethRoot]);
@@ -65,6 +69,8 @@ export class AgentNetns {
     const addresses = (field('Address') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     const allowed = (field('AllowedIPs') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     const mtu = field('MTU') ?? '1420';
+    const dns = (field('DNS') ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+    if (dns.length) this.useDns(dns);
 
     this.wireguard = start('ip', ['netns', 'exec', this.ns, 'wireguard-go', '-f', this.wgInterface], {
       env: { ...process.env, LOG_LEVEL: 'error' },
@@ -87,11 +93,17 @@ export class AgentNetns {
     return { addresses };
   }
 
+  /** Point the namespace's resolver at the DNS servers of the client file. */
+  useDns(servers: string[]): void {
+    writeFileSync(`/etc/netns/${this.ns}/resolv.conf`, `${servers.map((s) => `nameserver ${s}`).join('\n')}\noptions timeout:2 attempts:1\n`);
+  }
+
   async destroy(): Promise<void> {
     await this.wireguard?.stop('SIGTERM', 3000).catch(() => undefined);
     if (this.#created) {
       await run('ip', ['link', 'del', this.vethRoot], { allowFail: true });
       await run('ip', ['netns', 'del', this.ns], { allowFail: true });
+      rmSync(`/etc/netns/${this.ns}`, { recursive: true, force: true });
     }
   }
 }

@@ -283,3 +283,21 @@ describe('TCP active open', () => {
     assert.equal(client.closeReason, 'refused');
   });
 });
+
+describe('packets built by the stack', () => {
+  it('carry a valid IPv4 header checksum whatever their length (RST, SYN-ACK, data)', async () => {
+    const { Ipv4Packet } = await import('../../../netstack/wire/ipv4.js');
+    const { stack } = newStack();
+    const ev = new Events();
+    const agent = new Agent();
+    stack.input(0, agent.seg({ seq: 7, flags: TCP_SYN, ...LINUX_SYN }), ev.emit);
+    conns(ev.take(), 'offer')[0]!.refuse(1);
+    stack.flush(1, ev.emit);
+    const o = open(stack, new Agent(4, 40001), ev, 2);
+    o.conn.write(3, new Uint8Array(3000).fill(7));
+    stack.flush(3, ev.emit);
+    const packets = [...ev.take(), o.synAck].map((e) => (e as { packet: Uint8Array }).packet).filter(Boolean);
+    assert.ok(packets.length >= 3);
+    for (const packet of packets) assert.equal(Ipv4Packet.checked(packet).verifyChecksum(), true);
+  });
+});
