@@ -150,6 +150,7 @@ export class Appliance {
       afterActivity: () => this.#schedule(),
       policy: () => this.#policy,
       audit: () => this.#audit,
+      approvers: () => this.#approvers,
       router: (): RouterContext => ({ policy: this.#policy, names: this.#names, vips: this.#vips, applianceAddresses: this.#own }),
       peer: (peerKey) => this.#peers.get(peerKey),
       handlers: options.handlers ?? {},

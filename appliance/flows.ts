@@ -15,6 +15,7 @@ import type { NetStack } from '../netstack/stack/net-stack.js';
 import { formatAddress } from '../netstack/wire/ip-address.js';
 import type { TcpConnection, TcpEvent } from '../netstack/tcp/tcp-stack.js';
 import type { AuditLog } from '../policy/audit/index.js';
+import type { ApproverSet } from '../policy/approvers/index.js';
 import type { CompiledPolicy, PeerIdentity, PolicyDecision } from '../policy/engine.js';
 import type { EndpointDecl } from '../policy/config/model.js';
 import { routeFlow, type FlowRoute, type RouterContext, type Upstream } from './flow-router.js';
@@ -34,6 +35,8 @@ export interface FlowContext {
   upstream: net.Socket;
   policy: CompiledPolicy;
   audit: AuditLog;
+  /** Approver chains for `approve` rules (the set in force when the flow started). */
+  approvers: ApproverSet;
   logger: Logger;
   counters: Counters;
 }
@@ -49,6 +52,7 @@ export interface FlowManagerDeps {
   afterActivity: () => void;
   policy: () => CompiledPolicy;
   audit: () => AuditLog;
+  approvers: () => ApproverSet;
   router: () => RouterContext;
   /** Peer identity from a TCP connection's peer key (base64 public key). */
   peer: (key: string) => PeerIdentity | undefined;
@@ -231,7 +235,10 @@ export class FlowManager {
 
     const handler = endpoint ? d.handlers[endpoint.type] : undefined;
     if (handler && route.kind === 'endpoint') {
-      handler({ id: flow.id, peer, endpoint: route.endpoint, route, agent: stream, upstream: socket, policy: d.policy(), audit: d.audit(), logger: d.logger, counters: d.counters });
+      handler({
+        id: flow.id, peer, endpoint: route.endpoint, route, agent: stream, upstream: socket,
+        policy: d.policy(), audit: d.audit(), approvers: d.approvers(), logger: d.logger, counters: d.counters,
+      });
       return;
     }
     relay(stream, socket);
