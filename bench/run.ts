@@ -9,6 +9,8 @@ const BENCHES: Record<string, () => Promise<{ main: () => unknown }>> = {
   audit: () => import('./audit.js'),
   'postgres-codec': () => import('./postgres-codec.js'),
   'sql-facts': () => import('./sql-facts.js'),
+  tcp: () => import('./tcp.js'),
+  'tunnel-tcp': () => import('./tunnel-tcp.js'),
 };
 
 const wanted = process.argv.slice(2);
