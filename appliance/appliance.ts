@@ -69,6 +69,7 @@ export class Appliance {
   #peers = new Map<string, PeerIdentity>();
   #resolver = new Resolver({ timeout: 3000, tries: 2 });
   #wildcardNames = 0;
+  #batchOpen = false;
   #closed = false;
   #pcap: PcapWriter | undefined;
   #pcapTimer: NodeJS.Timeout | undefined;
@@ -262,9 +263,21 @@ export class Appliance {
   #onDatagram(address: string, port: number, bytes: Uint8Array): void {
     if (this.#closed) return;
     this.counters.inc('udp.rx');
+    // Datagrams read in one event loop turn form a batch: TCP answers them together afterwards.
+    if (!this.#batchOpen) {
+      this.#batchOpen = true;
+      this.#stack.beginBatch();
+      setImmediate(this.#endBatch);
+    }
     this.#stack.receiveDatagram(performance.now(), { address, port }, bytes);
-    this.#schedule();
   }
+
+  readonly #endBatch = (): void => {
+    this.#batchOpen = false;
+    if (this.#closed) return;
+    this.#stack.endBatch(performance.now());
+    this.#schedule();
+  };
 
   /** UDP from a peer: DNS to the appliance's addresses; everything else (QUIC too) is dropped. */
   #onUdp(d: UdpDelivery): void {

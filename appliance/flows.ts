@@ -281,6 +281,11 @@ export function relay(agent: TcpFlowStream, upstream: net.Socket): void {
   upstream.pipe(agent);
   agent.on('error', () => upstream.destroy());
   upstream.on('error', () => agent.destroy());
+  // The agent side gone without its FIN (reset, abort, shutdown): drop the upstream too. After a
+  // clean FIN the pipe has already ended the upstream, which then closes on its own.
+  agent.on('close', () => {
+    if (!upstream.writableEnded) upstream.destroy();
+  });
   upstream.on('close', (hadError) => {
     if (hadError) agent.destroy();
   });

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AgentNetns } from '../test/e2e/harness/agent-netns.js';
-import { bailiff, freeTcpPort, freeUdpPort, startAppliance } from '../test/e2e/harness/appliance.js';
+import { bailiff, counters, freeTcpPort, freeUdpPort, startAppliance } from '../test/e2e/harness/appliance.js';
 import { run, sleep, start, type Running } from '../test/e2e/harness/processes.js';
 import { requireTools } from '../test/e2e/harness/requirements.js';
 import { publicKeyFromPrivate } from '../netstack/wireguard/keys.js';
@@ -93,7 +93,7 @@ rule "open" {
 }
 `);
     await bailiff(['peer', 'add', 'bench', '--config', config, '--out', join(work, 'bench.conf')]);
-    const appliance = await startAppliance(config);
+    const appliance = await startAppliance(config, process.env.BENCH_PCAP ? ['--pcap', process.env.BENCH_PCAP] : []);
     cleanups.push(() => appliance.stop());
 
     const agent = new AgentNetns({ tag: `b${tag}`, rootAddress: `198.18.${net8}.1`, nsAddress: `198.18.${net8}.2`, workDir: work });
@@ -141,6 +141,11 @@ rule "open" {
     await sleep(500);
 
     const results = { viaUp: [] as number[], viaDown: [] as number[], anchorUp: [] as number[], anchorDown: [] as number[] };
+    if (process.env.BENCH_ONLY === 'upload') {
+      // Profiling aid: only the appliance upload path.
+      console.log(`upload via appliance: ${(await iperf(agent, 'bulk.internal', 5201, false)).toFixed(3)} Gbit/s`);
+      return { upload: 0, download: 0, rssIdleMb: 0 };
+    }
     for (let round = 0; round < ROUNDS; round++) {
       results.anchorUp.push(await iperf(agent, `100.96.${net8}.1`, 5201, false));
       results.viaUp.push(await iperf(agent, 'bulk.internal', 5201, false));
@@ -155,6 +160,10 @@ rule "open" {
     console.log(`upstream -> agent (download) appliance: ${fmt(results.viaDown)}`);
     console.log(`                             kernel anchor via wireguard-go: ${fmt(results.anchorDown)}`);
     console.log(`ratio appliance/kernel: upload ${up.toFixed(2)}x, download ${down.toFixed(2)}x (target >= 0.5x, goal >= 1.0x)`);
+    if (process.env.BENCH_VERBOSE) {
+      const c = await counters(appliance.metricsUrl);
+      console.log(Object.entries(c).filter(([k]) => /^(tcp|wg|udp|ip)\./.test(k)).map(([k, v]) => `${k}=${v}`).join(' '));
+    }
 
     // RSS with 1,000 idle connections through the tunnel.
     const pid = appliance.pid;

@@ -29,6 +29,7 @@ export class TcpFlowStream extends Duplex {
   readonly conn: TcpConnection;
   readonly #driver: FlowDriver;
   #wantRead = false;
+  #pumpScheduled = false;
   #ended = false;
   #closed = false;
   #pending: { data: Uint8Array; callback: (error?: Error | null) => void } | undefined;
@@ -42,8 +43,17 @@ export class TcpFlowStream extends Duplex {
   // Events from the stack, dispatched by the appliance.
 
   onReadable(): void {
-    this.#pump();
+    // Segments of one socket read arrive as many readable events: read them once, after the
+    // batch, so the consumer gets one large chunk (one write upstream) instead of one per segment.
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(this.#scheduledPump);
   }
+
+  readonly #scheduledPump = (): void => {
+    this.#pumpScheduled = false;
+    this.#pump();
+  };
 
   onPeerFin(): void {
     this.#pump();

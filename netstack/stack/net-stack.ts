@@ -82,6 +82,16 @@ export class NetStack {
     this.#deviceOutputs(now, this.#device.receive(now, from, datagram));
   }
 
+  /** Hold TCP output until endBatch (see TcpStack.beginBatch): the caller ends it within the turn. */
+  beginBatch(): void {
+    this.#tcp.beginBatch();
+  }
+
+  endBatch(now: number): void {
+    this.#now = now;
+    this.#tcp.endBatch(now, this.#emit);
+  }
+
   /** An IP packet into the tunnel, routed to its peer by destination (allowed IPs). */
   sendPacket(now: number, packet: Uint8Array): void {
     this.#now = now;

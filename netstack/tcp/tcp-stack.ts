@@ -136,6 +136,7 @@ export class TcpStack implements ConnectionHost {
   #pendingTransmits: Uint8Array[] = [];
   #emit: ((e: TcpEvent) => void) | undefined;
   #draining = false;
+  #batching = false;
 
   readonly #options: TcpOptions = emptyOptions();
   readonly #challenges = new RateLimiter(CHALLENGE_ACKS_PER_SECOND);
@@ -184,6 +185,22 @@ export class TcpStack implements ConnectionHost {
   /** Feed one received segment; events are pushed to `emit` (synchronously). Never throws. */
   input(now: number, seg: TcpSegmentIn, emit: (e: TcpEvent) => void): void {
     this.#run(emit, () => this.#input(now, seg), now);
+  }
+
+  /**
+   * Coalesce output over a batch of input (all the datagrams one socket read delivered): while a
+   * batch is open, input() delivers events but leaves what connections must send (ACKs, data
+   * the ACKs released) for endBatch(). One ACK then covers many segments, as GRO does in a
+   * kernel, and every packet sent costs a seal and a syscall. A batch must be short (one event
+   * loop turn): it delays ACKs by that long.
+   */
+  beginBatch(): void {
+    this.#batching = true;
+  }
+
+  endBatch(now: number, emit: (e: TcpEvent) => void): void {
+    this.#batching = false;
+    this.#run(emit, () => undefined, now);
   }
 
   /** Run due timers. */
@@ -344,7 +361,7 @@ export class TcpStack implements ConnectionHost {
         this.#events = [];
         for (const e of events) emit(e);
       }
-      if (this.#dirty.length === 0) {
+      if (this.#dirty.length === 0 || this.#batching) {
         if (this.#events.length === 0) return;
         continue;
       }

@@ -9,7 +9,11 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
 const MAIN = join(ROOT, 'appliance/main.ts');
 
 export function bailiffArgs(args: string[]): string[] {
-  return ['--import', 'tsx', MAIN, ...args];
+  // BAILIFF_NODE_ARGS: extra node flags for profiling runs (e.g. --cpu-prof).
+  const extra = process.env.BAILIFF_NODE_ARGS ? process.env.BAILIFF_NODE_ARGS.split(' ') : [];
+  // BAILIFF_USE_DIST=1: run the compiled CLI (npm run build), as a deployment does; benchmarks use it.
+  if (process.env.BAILIFF_USE_DIST === '1') return [...extra, join(ROOT, 'dist/appliance/main.js'), ...args];
+  return [...extra, '--import', 'tsx', MAIN, ...args];
 }
 
 /** Run a bailiff CLI command to completion. */
