@@ -10,7 +10,9 @@ import { generatePrivateKey, publicKeyFromPrivate } from '../netstack/wireguard/
 import { configFiles, loadConfig } from '../policy/config/load.js';
 import { ConfigError, formatDiagnostic } from '../policy/config/diagnostics.js';
 import { Appliance } from './appliance.js';
+import { postgresHandler } from './postgres/index.js';
 import { DEMO_PEER, DEMO_STATE_DIR, materializeDemoConfig } from './demo.js';
+import { startDemoDatabase, type DemoDatabase } from './demo-postgres.js';
 import { createLogger } from './logger.js';
 import { addPeer, PeerAddError } from './peer-add.js';
 import { auditCommand } from './audit-command.js';
@@ -226,7 +228,12 @@ async function runCommand(args: string[], io: CliIo): Promise<number> {
     loaded = await loadConfig(path);
     if (!loaded.config) throw new ConfigError(loaded.diagnostics);
   }
-  const appliance = await Appliance.start(loaded.config, { logger, ...(values.pcap ? { pcapPath: resolve(io.cwd, values.pcap) } : {}) });
+  let demoDb: DemoDatabase | undefined;
+  if (demo) {
+    demoDb = await startDemoDatabase(loaded.config.gateway.stateDir);
+    logger.info('demo database ready', { address: demoDb.address });
+  }
+  const appliance = await Appliance.start(loaded.config, { logger, handlers: { postgres: postgresHandler() }, ...(values.pcap ? { pcapPath: resolve(io.cwd, values.pcap) } : {}) });
   const status = appliance.status();
   io.stdout(
     `bailiff ready: wireguard udp/${appliance.udpPort}, tunnel address ${(status.addresses as string[]).join(', ')}, `
@@ -238,6 +245,7 @@ async function runCommand(args: string[], io: CliIo): Promise<number> {
       `demo: policy ${path}\n`
       + (existsSync(file)
         ? `demo: agent peer file ${file}\n      on the agent host: sudo wg-quick up ${file}   (or import it in the WireGuard app)\n`
+          + '      then: psql "host=demo.db user=postgres dbname=postgres"   (try SELECT * FROM orders; DROP TABLE orders; SELECT * FROM env_vars)\n'
         : ''),
     );
   }
@@ -259,6 +267,7 @@ async function runCommand(args: string[], io: CliIo): Promise<number> {
   });
   watcher.close();
   await appliance.close();
+  await demoDb?.stop();
   logger.info('stopped');
   return 0;
 }

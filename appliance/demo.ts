@@ -13,6 +13,10 @@ export const DEMO_PEER = 'demo-agent';
 
 export const DEMO_CONFIG = `# Bailiff demo policy, written by \`bailiff run\` because no --config was given.
 # Edit it freely: the running appliance reloads it on save. Paths are relative to this file.
+#
+# An agent connected with the demo peer file reaches one database, demo.db (an embedded
+# Postgres started by the demo), as user "postgres" with any password:
+#   psql "host=demo.db user=postgres dbname=postgres"
 gateway {
   state_dir        = "."
   dashboard_listen = "127.0.0.1:8080"
@@ -26,6 +30,56 @@ gateway {
 defaults {
   no_match     = "deny"
   unknown_host = "deny"
+}
+
+endpoint "postgres" "demo-db" {
+  host     = "demo.db:5432"
+  upstream = "127.0.0.1:54329"
+  sslmode  = "disable"
+}
+
+# The appliance logs in upstream itself; the agent never sees a password. (The embedded demo
+# database needs none; a real one gets password = env("PG_PASSWORD") here.)
+credential "postgres_credential" "demo" {
+  endpoint = postgres.demo-db
+  user     = "postgres"
+}
+
+profile "default" {
+  credentials = [postgres_credential.demo]
+}
+
+rule "no-ddl" {
+  endpoint  = postgres.demo-db
+  priority  = 100
+  condition = "sql.verb in ['drop', 'truncate', 'alter', 'create', 'grant', 'revoke']"
+  verdict   = "deny"
+  reason    = "schema changes go through a migration, not an agent"
+}
+
+rule "no-secrets" {
+  endpoint  = postgres.demo-db
+  priority  = 90
+  condition = "sets.intersects(sql.columns, ['env_vars.secret', 'env_vars.*'])"
+  verdict   = "deny"
+  reason    = "secret values stay in the database"
+}
+
+rule "deletes-need-a-human" {
+  endpoint  = postgres.demo-db
+  priority  = 50
+  condition = "sql.verb in ['delete', 'update']"
+  approve   = [human_approver.ops]   # decide with: bailiff pending / bailiff approve ID
+}
+
+rule "reads-and-session" {
+  endpoint  = postgres.demo-db
+  condition = "sql.verb in ['select', 'show', 'set', 'begin', 'commit', 'rollback', 'explain']"
+  verdict   = "allow"
+}
+
+approver "human_approver" "ops" {
+  timeout = "5m"
 }
 `;
 

@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 export interface Cancellable {
   /** The peer that owns the session: only it may cancel (keys are random, this is depth). */
   readonly peerName: string;
-  cancel(): void;
+  /** Abandons what the session waits for; returns the upstream's real key when it should be cancelled too. */
+  cancel(): { processId: number; secretKey: Uint8Array } | undefined;
 }
 
 export interface FakeKey {

@@ -185,9 +185,9 @@ export class PostgresSession {
     if (this.#approval) {
       this.#approvalCancelled = true;
       this.#approval.abort();
-      return this.#tracker.owed > 0 || this.#tracker.waiting > 0;
     }
-    return true;
+    // An idle server ignores a cancel; only something in flight is worth the connection.
+    return this.#tracker.owed > 0 || this.#tracker.waiting > 0;
   }
 
   // ---- agent -> upstream ----
@@ -312,7 +312,6 @@ export class PostgresSession {
         this.#discarding = false;
         this.#send(m.raw);
         this.#tracker.closeUnit();
-        // Unnamed portals do not outlive a transaction; named ones might, so they stay.
         return;
       case 'CopyData':
       case 'CopyDone':
@@ -517,6 +516,7 @@ export class PostgresSession {
     this.#d.counters.inc('pg.forwarded');
     this.#trackStatements(prepared, seqs);
     this.#send(raw);
+    this.#noteVerbs(prepared);
   }
 
   /**
