@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AgentNetns } from '../test/e2e/harness/agent-netns.js';
-import { bailiff, counters, freeTcpPort, freeUdpPort, startAppliance } from '../test/e2e/harness/appliance.js';
+import { bailiff, counters, freeTcpPort, startAppliance, testGatewayBlock } from '../test/e2e/harness/appliance.js';
 import { run, sleep, start, type Running } from '../test/e2e/harness/processes.js';
 import { requireTools } from '../test/e2e/harness/requirements.js';
 import { publicKeyFromPrivate } from '../netstack/wireguard/keys.js';
@@ -62,17 +62,8 @@ export async function main(): Promise<{ upload: number; download: number; rssIdl
     cleanups.push(() => new Promise((r) => sink.close(() => r())));
     const sinkPort = (sink.address() as net.AddressInfo).port;
 
-    const udpPort = await freeUdpPort();
     const config = join(work, 'policy.hcl');
-    writeFileSync(config, `gateway {
-  state_dir        = "./state"
-  dashboard_listen = "127.0.0.1:${await freeTcpPort()}"
-  wireguard {
-    listen_port = ${udpPort}
-    subnet_cidr = "100.64.${net8}.0/24"
-    endpoint    = "198.18.${net8}.1:${udpPort}"
-  }
-}
+    writeFileSync(config, `${await testGatewayBlock(net8)}
 endpoint "tcp" "bulk" {
   host     = "bulk.internal:5201"
   upstream = "127.0.0.1:${iperfPort}"

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AgentNetns } from './harness/agent-netns.js';
-import { bailiff, counters, freeTcpPort, freeUdpPort, ROOT, startAppliance } from './harness/appliance.js';
+import { bailiff, counters, startAppliance, testGatewayBlock } from './harness/appliance.js';
 import type { Running } from './harness/processes.js';
 import { requireTools } from './harness/requirements.js';
 
@@ -66,19 +66,8 @@ before(async () => {
   });
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
   const httpPort = (server.address() as AddressInfo).port;
-  const port = await freeUdpPort();
-  const metricsPort = await freeTcpPort();
   configPath = join(work, 'policy.hcl');
-  writeFileSync(configPath, `gateway {
-  state_dir        = "./state"
-  dashboard_listen = "127.0.0.1:${metricsPort}"
-  wireguard {
-    listen_port = ${port}
-    subnet_cidr = "100.64.${NET}.0/24"
-    endpoint    = "198.18.${NET}.1:${port}"
-  }
-}
-
+  writeFileSync(configPath, `${await testGatewayBlock(NET)}
 endpoint "tcp" "files" {
   host     = "files.internal:8080"
   upstream = "127.0.0.1:${httpPort}"
@@ -193,5 +182,4 @@ test('every flow has an audit record, completed with bytes and close reason', as
   const all = await bailiff(['audit', '--config', configPath, '--json']);
   const completions = all.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, any>).filter((r) => r.completes !== undefined || r.outcome);
   assert.ok(completions.some((c) => (c.outcome?.bytesOut ?? 0) >= 200 * MB), `no completion with 200 MB out: ${JSON.stringify(completions.slice(0, 3))}`);
-  void ROOT;
 });

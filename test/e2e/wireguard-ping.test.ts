@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AgentNetns, udpPayloadsFromPcap } from './harness/agent-netns.js';
-import { bailiff, counters, freeTcpPort, freeUdpPort, startAppliance } from './harness/appliance.js';
+import { bailiff, counters, startAppliance, testGatewayBlock } from './harness/appliance.js';
 import { run, sleep, start, type Running } from './harness/processes.js';
 import { requireTools } from './harness/requirements.js';
 
@@ -28,19 +28,8 @@ let applianceV6 = '';
 before(async () => {
   requireTools(['wireguard-go', 'wg', 'wg-quick', 'ip', 'ping', 'tcpdump']);
   work = mkdtempSync(join(tmpdir(), 'bailiff-e2e-wg-'));
-  const port = await freeUdpPort();
-  const metricsPort = await freeTcpPort();
   configPath = join(work, 'policy.hcl');
-  writeFileSync(configPath, `gateway {
-  state_dir        = "./state"
-  dashboard_listen = "127.0.0.1:${metricsPort}"
-  wireguard {
-    listen_port = ${port}
-    subnet_cidr = "${SUBNET}"
-    endpoint    = "198.18.${NET}.1:${port}"
-  }
-}
-`);
+  writeFileSync(configPath, await testGatewayBlock(NET));
   agent = new AgentNetns({ tag: `a${TAG}`.slice(0, 6), rootAddress: `198.18.${NET}.1`, nsAddress: `198.18.${NET}.2`, workDir: work });
   stranger = new AgentNetns({ tag: `s${TAG}`.slice(0, 6), rootAddress: `198.18.${NET}.5`, nsAddress: `198.18.${NET}.6`, workDir: work });
   await agent.create();

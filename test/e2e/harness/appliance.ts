@@ -53,3 +53,23 @@ export function freeUdpPort(): Promise<number> {
     });
   });
 }
+
+/**
+ * The gateway block of a test policy: state in ./state, the operator endpoint and WireGuard on
+ * free ports, the tunnel 100.64.<net>.0/24, and the endpoint agents dial on the root-side veth
+ * 198.18.<net>.1.
+ */
+export async function testGatewayBlock(net: number): Promise<string> {
+  const port = await freeUdpPort();
+  const metricsPort = await freeTcpPort();
+  return `gateway {
+  state_dir        = "./state"
+  dashboard_listen = "127.0.0.1:${metricsPort}"
+  wireguard {
+    listen_port = ${port}
+    subnet_cidr = "100.64.${net}.0/24"
+    endpoint    = "198.18.${net}.1:${port}"
+  }
+}
+`;
+}
