@@ -52,6 +52,7 @@ export class MessageReader<E> {
     stream.on('end', this.#onEnd);
     stream.on('close', this.#onEnd);
     stream.on('error', this.#onError);
+    stream.resume();
   }
 
   #wake(): void {
