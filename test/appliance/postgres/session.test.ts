@@ -1,0 +1,365 @@
+/**
+ * The Postgres session state machine on in-memory streams, against a scripted backend
+ * (fake-upstream.ts): denials answered in their place in a pipeline, discard until Sync, the
+ * true transaction status, one durable audit record per statement before the upstream sees it,
+ * approvals held (later messages queued) and cancelled by disconnect or CancelRequest,
+ * FunctionCall / oversized / malformed messages refused with the session still usable.
+ */
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import {
+  encodeBind,
+  encodeDescribe,
+  encodeExecute,
+  encodeFunctionCall,
+  encodeParse,
+  encodeQuery,
+  encodeSync,
+  encodeTerminate,
+  FE,
+  FrontendParser,
+  type ErrorResponse,
+} from '../../../protocols/postgres/codec/index.js';
+import { loadSqlParser } from '../../../protocols/postgres/sql-facts.js';
+import type { ApprovalRequest, ChainResult } from '../../../policy/approvers/index.js';
+import type { AuditOutcome, AuditRecordInput } from '../../../policy/audit/index.js';
+import { loadConfig } from '../../../policy/config/load.js';
+import { CompiledPolicy } from '../../../policy/engine.js';
+import { OversizeGate } from '../../../appliance/postgres/oversize-gate.js';
+import { PostgresSession, type SessionApprovers } from '../../../appliance/postgres/session.js';
+import { backendParserFor } from '../../../appliance/postgres/upstream.js';
+import { AgentEnd, duplexPair, FakeBackend } from './fake-upstream.js';
+
+const POLICY = `
+gateway {
+  state_dir = "./state"
+  wireguard {
+    listen_port = 51999
+    subnet_cidr = "100.64.9.0/24"
+  }
+}
+endpoint "postgres" "prod" {
+  host     = "db.internal:5432"
+  upstream = "127.0.0.1:5432"
+  sslmode  = "disable"
+}
+credential "postgres_credential" "app" {
+  endpoint = postgres.prod
+  user     = "app"
+}
+profile "default" {
+  credentials = [postgres_credential.app]
+}
+approver "human_approver" "ops" {
+}
+rule "no-ddl" {
+  endpoint  = postgres.prod
+  condition = "sql.verb in ['drop', 'truncate', 'alter']"
+  verdict   = "deny"
+  reason    = "Schema changes go through a migration PR"
+}
+rule "deletes" {
+  endpoint  = postgres.prod
+  condition = "sql.verb == 'delete'"
+  approve   = [human_approver.ops]
+  reason    = "deletes need a human"
+}
+rule "work" {
+  endpoint  = postgres.prod
+  condition = "sql.verb in ['select', 'begin', 'commit', 'rollback', 'update', 'insert']"
+  verdict   = "allow"
+}
+`;
+
+let dir: string;
+let policy: CompiledPolicy;
+
+before(async () => {
+  await loadSqlParser();
+  dir = mkdtempSync(join(tmpdir(), 'bailiff-pg-session-'));
+  writeFileSync(join(dir, 'policy.hcl'), POLICY);
+  const loaded = await loadConfig(join(dir, 'policy.hcl'));
+  assert.ok(loaded.config, JSON.stringify(loaded.diagnostics));
+  policy = new CompiledPolicy(loaded.config);
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Shared event log: audit appends and what the upstream received, in the order they happened. */
+interface Harness {
+  agent: AgentEnd;
+  backend: FakeBackend;
+  session: PostgresSession;
+  records: AuditRecordInput[];
+  completions: { seq: number; outcome: AuditOutcome }[];
+  events: string[];
+  approvals: { request: ApprovalRequest; signal: AbortSignal; resolve: (r: ChainResult) => void }[];
+}
+
+function setup(options: { cap?: number; approvers?: SessionApprovers } = {}): Harness {
+  const [agentTest, agentSession] = duplexPair();
+  const [upSession, upTest] = duplexPair();
+  const events: string[] = [];
+  const backend = new FakeBackend(upTest);
+  upTest.on('data', () => events.push('upstream'));
+  const records: AuditRecordInput[] = [];
+  const completions: Harness['completions'] = [];
+  const approvals: Harness['approvals'] = [];
+  const approvers: SessionApprovers = options.approvers ?? {
+    run: (request, _refs, signal) => new Promise<ChainResult>((resolve) => {
+      approvals.push({ request, signal, resolve });
+      signal.addEventListener('abort', () => resolve({ verdict: 'cancelled', code: 'APPROVAL_CANCELLED', reason: 'cancelled', stages: [], latencyMs: 0 }), { once: true });
+    }),
+  };
+  const cap = options.cap ?? 1024 * 1024;
+  const session = new PostgresSession({
+    id: 't1',
+    peer: { name: 'agent', address: '100.64.9.2', profile: 'default' },
+    endpoint: 'postgres.prod',
+    credential: 'postgres_credential.app',
+    facts: { database: 'app', user: 'app' },
+    policy,
+    audit: {
+      append: async (r) => {
+        records.push(r);
+        events.push(`audit:${String((r.facts as { sql?: { verb?: string } } | undefined)?.sql?.verb ?? r.reasonCode)}`);
+        await new Promise((resolve) => setTimeout(resolve, 2)); // durability takes time
+        return { seq: records.length };
+      },
+      complete: async (seq, outcome) => {
+        completions.push({ seq, outcome });
+      },
+    },
+    approvers,
+    logger: { info() {}, warn() {}, error() {} },
+    counters: { inc() {} },
+    maxMessageLength: cap,
+  }, agentSession, new OversizeGate(new FrontendParser({ phase: 'typed', streamCopyData: true, maxMessageLength: cap }), cap), {
+    stream: upSession,
+    parser: backendParserFor(),
+    pending: [],
+    parameters: new Map([['standard_conforming_strings', 'on'], ['client_encoding', 'UTF8']]),
+    status: 'I',
+  });
+  session.start();
+  return { agent: new AgentEnd(agentTest), backend, session, records, completions, events, approvals };
+}
+
+const errorMessage = (h: Harness): string[] =>
+  h.agent.messages.filter((m): m is ErrorResponse => m.type === 'ErrorResponse').map((m) => m.fields.get('M') ?? '');
+
+test('a simple query is audited (durably) before the upstream sees it, and completed with its tag', async () => {
+  const h = setup();
+  h.agent.send(encodeQuery('SELECT 1'));
+  await h.agent.readyCount(1);
+  assert.deepEqual(h.agent.summary(), ['T', 'D', 'C(SELECT 1)', 'Z(I)']);
+  assert.deepEqual(h.events.slice(0, 2), ['audit:select', 'upstream']);
+  assert.equal(h.records.length, 1);
+  assert.equal(h.records[0]!.verdict, 'allow');
+  assert.equal(h.records[0]!.rule, 'work');
+  assert.deepEqual(h.completions.map((c) => c.outcome.commandTag), ['SELECT 1']);
+  assert.equal(h.completions[0]!.outcome.rows, 1);
+});
+
+test('a denied statement in a multi-statement query: nothing of the message reaches the upstream', async () => {
+  const h = setup();
+  h.agent.send(encodeQuery('SELECT 1; DROP TABLE t'));
+  await h.agent.readyCount(1);
+  assert.deepEqual(h.agent.summary(), ['E(42501)', 'Z(I)']);
+  assert.deepEqual(errorMessage(h), ['denied by rule "no-ddl": Schema changes go through a migration PR']);
+  assert.deepEqual(h.backend.texts(), []);
+  assert.deepEqual(h.records.map((r) => r.verdict), ['allow', 'deny']);
+  // The session goes on.
+  h.agent.send(encodeQuery('SELECT 2'));
+  await h.agent.readyCount(2);
+  assert.deepEqual(h.agent.summary().slice(2), ['T', 'D', 'C(SELECT 1)', 'Z(I)']);
+});
+
+test('pipeline: answers to messages forwarded before a denied Parse reach the agent before its error', async () => {
+  const h = setup();
+  h.backend.hold(); // the upstream answers late: the denial must still come after its answers
+  h.agent.send(
+    encodeParse('', 'SELECT 1'), encodeBind({}), encodeExecute(),
+    encodeParse('', 'DROP TABLE t'), encodeBind({}), encodeDescribe('portal'), encodeExecute(),
+    encodeSync(),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(h.agent.summary(), []);
+  h.backend.release();
+  await h.agent.readyCount(1);
+  assert.deepEqual(h.agent.summary(), ['1', '2', 'D', 'C(SELECT 1)', 'E(42501)', 'Z(I)']);
+  // Discarded until Sync: the denied Parse, its Bind, Describe and Execute never went upstream.
+  assert.deepEqual(h.backend.texts(), ['SELECT 1']);
+  const types = h.backend.types();
+  assert.deepEqual(types, ['Parse', 'Bind', 'Execute', 'Execute', 'Sync']);
+  // After the Sync, extended messages work again.
+  h.agent.send(encodeParse('', 'SELECT 3'), encodeBind({}), encodeExecute(), encodeSync());
+  await h.agent.readyCount(2);
+  assert.deepEqual(h.agent.summary().slice(6), ['1', '2', 'D', 'C(SELECT 1)', 'Z(I)']);
+});
+
+test('an error already in the batch: the denied message is skipped silently, as the server would skip it', async () => {
+  const h = setup();
+  h.agent.send(
+    encodeParse('', 'SELECT 1/0'), encodeBind({}), encodeExecute(),
+    encodeParse('', 'DROP TABLE t'), encodeBind({}), encodeExecute(),
+    encodeSync(),
+  );
+  await h.agent.readyCount(1);
+  // The server's own error ends the batch; the denial that stood behind it is skipped with it.
+  assert.deepEqual(h.agent.summary(), ['1', '2', 'E(22012)', 'Z(I)']);
+  assert.deepEqual(h.backend.texts(), ['SELECT 1/0']);
+  const h2 = setup();
+  h2.agent.send(encodeQuery('BEGIN'));
+  await h2.agent.readyCount(1);
+  h2.agent.send(encodeParse('', 'SELECT 1'), encodeBind({ statement: 'nope' }), encodeExecute(), encodeParse('', 'DROP TABLE t'), encodeSync());
+  await h2.agent.readyCount(2);
+  // Bind of an unknown statement is refused (26000 for unnamed, 42501 for named) and the DROP never runs.
+  assert.deepEqual(h2.agent.summary().slice(-3), ['1', 'E(42501)', 'Z(E)']);
+});
+
+test('true transaction status: a denial inside a transaction aborts it like any server error; ROLLBACK recovers', async () => {
+  const h = setup();
+  h.agent.send(encodeQuery('BEGIN'));
+  await h.agent.readyCount(1);
+  h.agent.send(encodeQuery('UPDATE t SET x = 1'));
+  await h.agent.readyCount(2);
+  h.agent.send(encodeQuery('DROP TABLE t'));
+  await h.agent.readyCount(3);
+  assert.deepEqual(h.agent.summary(), ['C(BEGIN)', 'Z(T)', 'C(UPDATE 3)', 'Z(T)', 'E(42501)', 'Z(E)']);
+  // In the failed transaction, a denial keeps 'E'; ROLLBACK gives 'I'.
+  h.agent.send(encodeQuery('DROP TABLE u'));
+  await h.agent.readyCount(4);
+  h.agent.send(encodeQuery('ROLLBACK'));
+  await h.agent.readyCount(5);
+  assert.deepEqual(h.agent.summary().slice(6), ['E(42501)', 'Z(E)', 'C(ROLLBACK)', 'Z(I)']);
+  assert.equal(h.backend.status, 'I');
+  assert.ok(!h.backend.texts().some((t) => t.includes('DROP')));
+});
+
+test('named statements: facts follow the statement to every Execute, one audit record each', async () => {
+  const h = setup();
+  h.agent.send(encodeParse('s1', 'UPDATE t SET x = $1'), encodeSync());
+  await h.agent.readyCount(1);
+  assert.equal(h.records.length, 0, 'a Parse runs nothing: audited at Execute');
+  for (let i = 0; i < 3; i++) h.agent.send(encodeBind({ portal: 'p', statement: 's1', parameters: [Buffer.from(String(i))] }), encodeExecute('p'), encodeSync());
+  await h.agent.readyCount(4);
+  assert.equal(h.records.length, 3);
+  assert.ok(h.records.every((r) => r.rule === 'work' && (r.facts as { sql: { verb: string } }).sql.verb === 'update'));
+  assert.deepEqual(h.completions.map((c) => c.outcome.commandTag), ['UPDATE 3', 'UPDATE 3', 'UPDATE 3']);
+  // A portal never bound from a known statement is refused.
+  h.agent.send(encodeExecute('nope'), encodeSync());
+  await h.agent.readyCount(5);
+  assert.deepEqual(h.agent.summary().slice(-2), ['E(42501)', 'Z(I)']);
+});
+
+test('approval: the statement and everything after it wait; allowed, they run in order', async () => {
+  const h = setup();
+  h.agent.send(encodeQuery('DELETE FROM t WHERE id = 1'));
+  h.agent.send(encodeQuery('SELECT 1'));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(h.approvals.length, 1);
+  assert.equal(h.approvals[0]!.request.rule, 'deletes');
+  assert.equal(h.approvals[0]!.request.summary, 'DELETE FROM t WHERE id = 1');
+  assert.deepEqual(h.backend.received, [], 'nothing reaches the upstream while the approval is pending');
+  h.approvals[0]!.resolve({ verdict: 'allow', code: 'APPROVED', reason: 'ok', stages: [{ name: 'human_approver.ops', verdict: 'allow', code: 'HUMAN_APPROVED', reason: 'ok', latencyMs: 5, decidedBy: 'cli' }], latencyMs: 5 });
+  await h.agent.readyCount(2);
+  assert.deepEqual(h.agent.summary(), ['C(DELETE 3)', 'Z(I)', 'T', 'D', 'C(SELECT 1)', 'Z(I)']);
+  assert.equal(h.records[0]!.verdict, 'allow');
+  assert.equal(h.records[0]!.approvers?.[0]?.decidedBy, 'cli');
+});
+
+test('approval denied: the agent gets the rule and the approver\'s reason; nothing ran', async () => {
+  const h = setup();
+  h.agent.send(encodeQuery('DELETE FROM t'));
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  h.approvals[0]!.resolve({ verdict: 'deny', code: 'HUMAN_DENIED', reason: 'not during the incident', stages: [], latencyMs: 1 });
+  await h.agent.readyCount(1);
+  assert.deepEqual(h.agent.summary(), ['E(42501)', 'Z(I)']);
+  assert.deepEqual(errorMessage(h), ['denied by rule "deletes": not during the incident']);
+  assert.deepEqual(h.backend.texts(), []);
+});
+
+test('approval cancelled by the agent disconnecting: the chain is aborted, the upstream never sees the statement', async () => {
+  const h = setup();
+  h.agent.send(encodeQuery('DELETE FROM t'));
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.equal(h.approvals.length, 1);
+  h.agent.end.destroy();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const h2 = setup();
+  h2.agent.send(encodeQuery('DELETE FROM t'));
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  h2.agent.end.end(); // a FIN, not a reset
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(h2.approvals[0]!.signal.aborted, true);
+  assert.deepEqual(h2.backend.texts(), []);
+  assert.deepEqual(h2.backend.types(), ['Terminate']);
+  assert.equal(h.approvals[0]!.signal.aborted, true);
+  assert.deepEqual(h.backend.texts(), []);
+  assert.ok(h.session.closed);
+  assert.ok(h.records.some((r) => r.verdict === 'deny' && r.upstream?.outcome === 'not_forwarded'));
+});
+
+test('approval cancelled by a CancelRequest: 57014 to the agent, the session goes on', async () => {
+  const h = setup();
+  h.agent.send(encodeQuery('DELETE FROM t'));
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.equal(h.session.cancel(), false, 'an idle upstream needs no cancel of its own');
+  await h.agent.readyCount(1);
+  assert.deepEqual(h.agent.summary(), ['E(57014)', 'Z(I)']);
+  assert.deepEqual(errorMessage(h), ['canceling statement due to user request']);
+  h.agent.send(encodeQuery('SELECT 1'));
+  await h.agent.readyCount(2);
+  assert.deepEqual(h.agent.summary().slice(2), ['T', 'D', 'C(SELECT 1)', 'Z(I)']);
+  assert.deepEqual(h.backend.texts(), ['SELECT 1']);
+});
+
+test('FunctionCall is refused; an oversized Query is refused without losing the framing', async () => {
+  const h = setup({ cap: 1000 });
+  h.agent.send(encodeFunctionCall(1234, [Buffer.from('x')]));
+  await h.agent.readyCount(1);
+  assert.deepEqual(h.agent.summary(), ['E(42501)', 'Z(I)']);
+  const big = encodeQuery(`SELECT '${'x'.repeat(5000)}'`);
+  // Split at awkward places: the gate must skip exactly the oversized body.
+  h.agent.send(big.subarray(0, 3));
+  h.agent.send(Buffer.concat([big.subarray(3, 2000)]));
+  h.agent.send(Buffer.concat([big.subarray(2000), encodeQuery('SELECT 1')]));
+  await h.agent.readyCount(3);
+  assert.deepEqual(h.agent.summary().slice(2), ['E(42501)', 'Z(I)', 'T', 'D', 'C(SELECT 1)', 'Z(I)']);
+  assert.match(errorMessage(h)[1]!, /over the 1000-byte limit/);
+  assert.deepEqual(h.backend.texts(), ['SELECT 1']);
+  assert.ok(!h.backend.types().includes('FunctionCall'));
+});
+
+test('a malformed Bind is refused with 08P01 and discarded until Sync', async () => {
+  const h = setup();
+  const bind = Buffer.from(encodeBind({}));
+  // Lie about the parameter-format count: well framed, bad body.
+  bind.writeInt16BE(7, 7);
+  h.agent.send(encodeParse('', 'SELECT 1'), bind, encodeExecute(), encodeSync(), encodeQuery('SELECT 1'));
+  await h.agent.readyCount(2);
+  assert.deepEqual(h.agent.summary(), ['1', 'E(08P01)', 'Z(I)', 'T', 'D', 'C(SELECT 1)', 'Z(I)']);
+  assert.ok(!h.backend.types().slice(0, 3).includes('Bind'));
+});
+
+test('a framing error is FATAL and closes both sides', async () => {
+  const h = setup();
+  h.agent.send(Uint8Array.of(FE.Sync, 0, 0, 0, 9, 0, 0, 0, 0, 0));
+  await h.agent.readyCount(1);
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  const err = h.agent.messages.find((m): m is ErrorResponse => m.type === 'ErrorResponse');
+  assert.equal(err?.fields.get('S'), 'FATAL');
+  assert.ok(h.agent.closed);
+});
+
+test('Terminate is forwarded and both sides close', async () => {
+  const h = setup();
+  h.agent.send(encodeTerminate());
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(h.backend.types(), ['Terminate']);
+  assert.ok(h.agent.closed);
+});
