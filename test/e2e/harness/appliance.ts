@@ -13,7 +13,8 @@ export function bailiffArgs(args: string[]): string[] {
   const extra = process.env.BAILIFF_NODE_ARGS ? process.env.BAILIFF_NODE_ARGS.split(' ') : [];
   // BAILIFF_USE_DIST=1: run the compiled CLI (npm run build), as a deployment does; benchmarks use it.
   if (process.env.BAILIFF_USE_DIST === '1') return [...extra, join(ROOT, 'dist/appliance/main.js'), ...args];
-  return [...extra, '--import', 'tsx', MAIN, ...args];
+  // tsx resolved here, so the CLI can run from any working directory (the demo runs in a temp dir).
+  return [...extra, '--import', import.meta.resolve('tsx'), MAIN, ...args];
 }
 
 /** Run a bailiff CLI command to completion. */
