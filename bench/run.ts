@@ -8,6 +8,7 @@ const BENCHES: Record<string, () => Promise<{ main: () => unknown }>> = {
   rules: () => import('./rules.js'),
   audit: () => import('./audit.js'),
   'postgres-codec': () => import('./postgres-codec.js'),
+  postgres: () => import('./postgres.js'),
   'sql-facts': () => import('./sql-facts.js'),
   tcp: () => import('./tcp.js'),
   'tunnel-tcp': () => import('./tunnel-tcp.js'),

@@ -1,0 +1,233 @@
+/**
+ * pgbench -S through the appliance vs straight to the server, same client, same run.
+ *
+ * One agent namespace runs wireguard-go (configured from `bailiff peer add`) with two peers:
+ *   - the appliance: pgbench dials `db.internal` (a postgres endpoint with a 20-rule policy, the
+ *     audit log on: every statement decided and durably logged before it goes upstream);
+ *   - an anchor: a second wireguard-go in another namespace, where a plain Node TCP forwarder
+ *     (no parsing, no policy) relays to the server's Unix socket (path sockets are visible
+ *     across network namespaces).
+ * Simple and extended protocol, `-c 4 -j 2`, interleaved rounds, medians of TPS printed as a
+ * ratio (target >= 0.6x), and per-statement latency from `pgbench --log` (p50/p99; -S is one
+ * statement per transaction) with the added latency appliance - anchor.
+ *
+ * Needs root, wireguard-go, wireguard-tools, iproute2, PostgreSQL 15 and pgbench.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { AgentNetns } from '../test/e2e/harness/agent-netns.js';
+import { bailiff, counters, startAppliance, testGatewayBlock } from '../test/e2e/harness/appliance.js';
+import { startPostgres } from '../test/e2e/harness/postgres-server.js';
+import { run, sleep, start } from '../test/e2e/harness/processes.js';
+import { requireTools } from '../test/e2e/harness/requirements.js';
+import { publicKeyFromPrivate } from '../netstack/wireguard/keys.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const CLIENTS = ['-c', '4', '-j', '2'];
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))]!;
+}
+
+/** Nineteen rules that a `SELECT ... FROM pgbench_accounts` is checked against before the one that allows it. */
+function twentyRules(): string {
+  const rules: string[] = [];
+  const deny = [
+    "sql.verb in ['drop', 'truncate', 'alter', 'create']",
+    "sets.intersects(sql.columns, ['env_vars.secret', 'env_vars.*'])",
+    "sql.verb == 'delete' && !('jobs' in sql.tables)",
+    "'pg_shadow' in sql.tables || 'pg_authid' in sql.tables",
+    "sql.functions.exists(f, f in ['pg_read_file', 'pg_read_binary_file', 'lo_import', 'lo_export'])",
+    "sql.verb in ['grant', 'revoke']",
+    "sql.verb == 'copy' && sql.statement.contains('PROGRAM')",
+    "sql.verb == 'update' && 'pgbench_branches' in sql.tables",
+    "sql.verb == 'insert' && 'audit' in sql.tables",
+    "'secrets' in sql.tables",
+    "sql.functions.exists(f, f.startsWith('dblink'))",
+    "sql.verb in ['vacuum', 'cluster', 'reindex']",
+    "sql.verb == 'set' && sql.statement.contains('role')",
+    "sql.verb == 'call'",
+    "sql.verb == 'do'",
+    "'users' in sql.tables && sql.columns.exists(c, c.endsWith('.password'))",
+    "sql.verb == 'lock'",
+    "sql.verb == 'listen' || sql.verb == 'notify'",
+    "sql.verb == 'merge'",
+  ];
+  deny.forEach((condition, i) => rules.push(`rule "deny-${i}" {
+  endpoint  = postgres.prod
+  condition = ${JSON.stringify(condition)}
+  verdict   = "deny"
+  reason    = "bench rule ${i}"
+}`));
+  rules.push(`rule "reads" {
+  endpoint  = postgres.prod
+  condition = "sql.verb in ['select', 'set', 'show', 'begin', 'commit', 'rollback']"
+  verdict   = "allow"
+}`);
+  return rules.join('\n');
+}
+
+interface PgbenchRun {
+  tps: number;
+  latenciesUs: number[];
+}
+
+async function pgbench(agent: AgentNetns, host: string, mode: string, logDir: string): Promise<PgbenchRun> {
+  const prefix = join(logDir, `${mode}-${host.replace(/\W/g, '_')}-${Date.now()}`);
+  const args = ['-S', '-M', mode, ...CLIENTS, '-T', String(SECONDS), '--log', `--log-prefix=${prefix}`, '-h', host, '-p', '5432', '-U', 'app', 'app'];
+  const r = await agent.exec('timeout', [String(SECONDS + 30), 'pgbench', ...args], { timeoutMs: (SECONDS + 40) * 1000, allowFail: true });
+  if (r.code !== 0 || !/number of failed transactions: 0 /.test(r.stdout)) throw new Error(`pgbench ${args.join(' ')} failed: ${r.stdout.slice(-600)} ${r.stderr}`);
+  const tps = Number(/tps = ([\d.]+)/.exec(r.stdout)![1]);
+  const latenciesUs: number[] = [];
+  const base = prefix.slice(logDir.length + 1);
+  for (const file of readdirSync(logDir).filter((f) => f.startsWith(base))) {
+    // client_id transaction_no time script_no time_epoch time_us
+    for (const line of readFileSync(join(logDir, file), 'utf8').split('\n')) {
+      const us = Number(line.split(' ')[2]);
+      if (Number.isFinite(us) && us > 0) latenciesUs.push(us);
+    }
+  }
+  latenciesUs.sort((a, b) => a - b);
+  return { tps, latenciesUs };
+}
+
+export async function main(): Promise<Record<string, number>> {
+  requireTools(['wireguard-go', 'wg', 'wg-quick', 'ip', 'psql', 'pgbench', 'timeout']);
+  const work = mkdtempSync(join(tmpdir(), 'bailiff-bench-pg-'));
+  const logDir = join(work, 'logs');
+  await run('mkdir', ['-p', logDir]);
+  const net8 = 16 + ((process.pid + 41) % 180);
+  const tag = String((process.pid + 7) % 10000);
+  const cleanups: (() => Promise<void>)[] = [];
+  const password = `bench-${Math.random().toString(36).slice(2)}`;
+  try {
+    const pg = await startPostgres();
+    cleanups.push(() => pg.stop());
+    await pg.psql(`CREATE ROLE app LOGIN PASSWORD '${password}'`);
+    await pg.psql('CREATE DATABASE app OWNER app');
+    await run('env', [`PGPASSWORD=${password}`, 'pgbench', '-i', '-s', '1', '-q', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'app', 'app'], { timeoutMs: 120_000 });
+    const socketPath = join(dirname(pg.dataDir), 'sock', `.s.PGSQL.${pg.port}`);
+
+    const config = join(work, 'policy.hcl');
+    writeFileSync(config, `${await testGatewayBlock(net8)}
+endpoint "postgres" "prod" {
+  host     = "db.internal:5432"
+  upstream = "127.0.0.1:${pg.port}"
+  sslmode  = "disable"
+}
+credential "postgres_credential" "app" {
+  endpoint = postgres.prod
+  user     = "app"
+  password = env("PG_BENCH_PASSWORD")
+}
+profile "default" {
+  credentials = [postgres_credential.app]
+}
+${twentyRules()}
+`);
+    await bailiff(['peer', 'add', 'bench', '--config', config, '--out', join(work, 'bench.conf')]);
+    process.env.PG_BENCH_PASSWORD = password;
+    const appliance = await startAppliance(config);
+    delete process.env.PG_BENCH_PASSWORD;
+    cleanups.push(() => appliance.stop());
+
+    const agent = new AgentNetns({ tag: `q${tag}`.slice(0, 6), rootAddress: `198.18.${net8}.1`, nsAddress: `198.18.${net8}.2`, workDir: work });
+    cleanups.push(() => agent.destroy());
+    await agent.create();
+    await agent.startWireguard(join(work, 'bench.conf'));
+
+    // The anchor: a second wireguard-go peer in its own namespace, joined to the agent by a veth.
+    const anchorNs = `bf-m${tag}`;
+    const vethA = `bfma${tag}`;
+    const vethK = `bfmk${tag}`;
+    const wgK = `bfwgm${tag}`;
+    await run('ip', ['netns', 'add', anchorNs]);
+    cleanups.push(async () => {
+      await run('ip', ['netns', 'del', anchorNs], { allowFail: true });
+    });
+    await run('ip', ['link', 'add', vethA, 'netns', agent.ns, 'type', 'veth', 'peer', 'name', vethK, 'netns', anchorNs]);
+    await run('ip', ['-n', agent.ns, 'addr', 'add', `198.19.${net8}.1/30`, 'dev', vethA]);
+    await run('ip', ['-n', anchorNs, 'addr', 'add', `198.19.${net8}.2/30`, 'dev', vethK]);
+    await run('ip', ['-n', agent.ns, 'link', 'set', vethA, 'up']);
+    await run('ip', ['-n', anchorNs, 'link', 'set', vethK, 'up']);
+    await run('ip', ['-n', anchorNs, 'link', 'set', 'lo', 'up']);
+    const anchorWg = start('ip', ['netns', 'exec', anchorNs, 'wireguard-go', '-f', wgK], { env: { ...process.env, LOG_LEVEL: 'error' } });
+    cleanups.push(() => anchorWg.stop());
+    for (let i = 0; i < 100; i++) {
+      if ((await run('test', ['-S', `/var/run/wireguard/${wgK}.sock`], { allowFail: true })).code === 0) break;
+      await sleep(50);
+    }
+    const keys = (await bailiff(['keygen'])).stdout;
+    const anchorPriv = /PrivateKey = (\S+)/.exec(keys)![1]!;
+    const anchorPub = /PublicKey {2}= (\S+)/.exec(keys)![1]!;
+    const agentPriv = /PrivateKey = (\S+)/.exec(readFileSync(join(work, 'bench.conf'), 'utf8'))![1]!;
+    const agentPub = Buffer.from(publicKeyFromPrivate(Buffer.from(agentPriv, 'base64'))).toString('base64');
+    writeFileSync(join(work, 'anchor.key'), `${anchorPriv}\n`, { mode: 0o600 });
+    await run('ip', ['netns', 'exec', anchorNs, 'wg', 'set', wgK, 'listen-port', '51998', 'private-key', join(work, 'anchor.key'),
+      'peer', agentPub, 'allowed-ips', `100.64.${net8}.2/32`]);
+    const anchorAddress = `100.96.${net8}.1`;
+    await run('ip', ['-n', anchorNs, 'addr', 'add', `${anchorAddress}/32`, 'dev', wgK]);
+    await run('ip', ['-n', anchorNs, 'link', 'set', wgK, 'mtu', '1420', 'up']);
+    await run('ip', ['-n', anchorNs, 'route', 'add', `100.64.${net8}.2/32`, 'dev', wgK]);
+    await run('ip', ['netns', 'exec', agent.ns, 'wg', 'set', agent.wgInterface, 'peer', anchorPub,
+      'endpoint', `198.19.${net8}.2:51998`, 'allowed-ips', `${anchorAddress}/32`]);
+    await run('ip', ['-n', agent.ns, 'route', 'add', `${anchorAddress}/32`, 'dev', agent.wgInterface]);
+    const forwarder = join(work, 'forwarder.cjs');
+    writeFileSync(forwarder, `
+const net = require('net');
+net.createServer((c) => {
+  const u = net.connect(${JSON.stringify(socketPath)});
+  c.setNoDelay(true);
+  c.pipe(u); u.pipe(c);
+  c.on('error', () => u.destroy()); u.on('error', () => c.destroy());
+}).listen(5432, ${JSON.stringify(anchorAddress)}, () => console.log('listening'));
+`);
+    const fwd = start('ip', ['netns', 'exec', anchorNs, process.execPath, forwarder]);
+    cleanups.push(() => fwd.stop());
+    await fwd.waitFor(/listening/, 10_000);
+
+    const result: Record<string, number> = {};
+    console.log(`pgbench -S ${CLIENTS.join(' ')} -T ${SECONDS}, ${ROUNDS} interleaved rounds; appliance: 20 rules, audit log on`);
+    for (const mode of ['simple', 'extended']) {
+      const via: PgbenchRun[] = [];
+      const anchor: PgbenchRun[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        anchor.push(await pgbench(agent, anchorAddress, mode, logDir));
+        via.push(await pgbench(agent, 'db.internal', mode, logDir));
+      }
+      const tpsVia = median(via.map((r) => r.tps));
+      const tpsAnchor = median(anchor.map((r) => r.tps));
+      const lat = (runs: PgbenchRun[]) => runs.flatMap((r) => r.latenciesUs).sort((a, b) => a - b);
+      const lv = lat(via);
+      const la = lat(anchor);
+      const p50 = (percentile(lv, 0.5) - percentile(la, 0.5)) / 1000;
+      const p99 = (percentile(lv, 0.99) - percentile(la, 0.99)) / 1000;
+      console.log(`${mode.padEnd(8)} appliance ${tpsVia.toFixed(0).padStart(6)} tps (${via.map((r) => r.tps.toFixed(0)).join(', ')}), `
+        + `p50 ${(percentile(lv, 0.5) / 1000).toFixed(3)} ms p99 ${(percentile(lv, 0.99) / 1000).toFixed(3)} ms`);
+      console.log(`${''.padEnd(8)} wireguard-go anchor ${tpsAnchor.toFixed(0).padStart(6)} tps (${anchor.map((r) => r.tps.toFixed(0)).join(', ')}), `
+        + `p50 ${(percentile(la, 0.5) / 1000).toFixed(3)} ms p99 ${(percentile(la, 0.99) / 1000).toFixed(3)} ms`);
+      console.log(`${''.padEnd(8)} ratio ${(tpsVia / tpsAnchor).toFixed(2)}x (target >= 0.6x, goal >= 0.8x); added latency per statement p50 ${p50.toFixed(3)} ms, p99 ${p99.toFixed(3)} ms`);
+      result[`${mode}Ratio`] = tpsVia / tpsAnchor;
+      result[`${mode}AddedP50Ms`] = p50;
+      result[`${mode}AddedP99Ms`] = p99;
+    }
+    if (process.env.BENCH_VERBOSE) {
+      const c = await counters(appliance.metricsUrl);
+      console.log(Object.entries(c).filter(([k]) => /^pg\./.test(k)).map(([k, v]) => `${k}=${v}`).join(' '));
+    }
+    return result;
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
