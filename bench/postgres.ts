@@ -12,6 +12,8 @@
  * statement per transaction) with the added latency appliance - anchor.
  *
  * Needs root, wireguard-go, wireguard-tools, iproute2, PostgreSQL 15 and pgbench.
+ * BENCH_PG_TMPFS=1 puts the state dir (the audit log) on /dev/shm: a diagnostic that shows what
+ * the relay costs without the fsync of each audit commit (not a deployment setting).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -101,7 +103,7 @@ async function pgbench(agent: AgentNetns, host: string, mode: string, logDir: st
 
 export async function main(): Promise<Record<string, number>> {
   requireTools(['wireguard-go', 'wg', 'wg-quick', 'ip', 'psql', 'pgbench', 'timeout']);
-  const work = mkdtempSync(join(tmpdir(), 'bailiff-bench-pg-'));
+  const work = mkdtempSync(join(process.env.BENCH_PG_TMPFS === '1' ? '/dev/shm' : tmpdir(), 'bailiff-bench-pg-'));
   const logDir = join(work, 'logs');
   await run('mkdir', ['-p', logDir]);
   const net8 = 16 + ((process.pid + 41) % 180);
@@ -195,7 +197,7 @@ net.createServer((c) => {
     await fwd.waitFor(/listening/, 10_000);
 
     const result: Record<string, number> = {};
-    console.log(`pgbench -S ${CLIENTS.join(' ')} -T ${SECONDS}, ${ROUNDS} interleaved rounds; appliance: 20 rules, audit log on`);
+    console.log(`pgbench -S ${CLIENTS.join(' ')} -T ${SECONDS}, ${ROUNDS} interleaved rounds; appliance: 20 rules, audit log on${process.env.BENCH_PG_TMPFS === '1' ? ' (on tmpfs: no fsync cost)' : ''}`);
     for (const mode of ['simple', 'extended']) {
       const via: PgbenchRun[] = [];
       const anchor: PgbenchRun[] = [];
