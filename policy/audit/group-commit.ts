@@ -6,9 +6,10 @@
  *
  * Durability: with lmdb's defaults (overlappingSync on Linux) a write promise resolves when the
  * transaction is committed and visible, which is before it is flushed. So each batch awaits
- * `env.flushed` ("all previous writes committed and flushed to disk") before any of its appends
- * resolve. Batches are committed one at a time, so that flush covers exactly this batch and those
- * before it.
+ * `env.flushed` ("all previous writes committed and flushed to disk"), taken right after its
+ * commit, before any of its appends resolve. Commits are pipelined: the next batch commits while
+ * the previous one is still being flushed (LMDB serialises the transactions, and flushes complete
+ * in commit order), so a steady stream of appends is not held to one fsync round trip per batch.
  *
  * Sequence numbers and hashes are assigned inside the write transaction, from the head stored in
  * the same database: the chain can never fork, even if a second process appended in between, and
@@ -92,6 +93,8 @@ export class GroupCommitter {
   readonly #onCommit: (entries: readonly AuditEntry[]) => void;
   #queue: Pending[] = [];
   #draining: Promise<void> | null = null;
+  /** Committed batches waiting for their flush. */
+  readonly #flushing = new Set<Promise<void>>();
   readonly #stats: CommitStats = { commits: 0, records: 0, largestBatch: 0, failedCommits: 0 };
 
   constructor(store: AuditStore, options: { maxBatch: number; onCommit: (entries: readonly AuditEntry[]) => void }) {
@@ -119,7 +122,10 @@ export class GroupCommitter {
 
   /** Resolves once every append submitted so far has resolved or rejected. */
   async idle(): Promise<void> {
-    while (this.#draining) await this.#draining;
+    while (this.#draining || this.#flushing.size > 0) {
+      if (this.#draining) await this.#draining;
+      await Promise.all([...this.#flushing]);
+    }
   }
 
   async #drain(): Promise<void> {
@@ -133,23 +139,29 @@ export class GroupCommitter {
     }
   }
 
+  /** Commits the batch; resolves its appends later, when the flush covering it completes. */
   async #commit(batch: Pending[]): Promise<void> {
-    let entries: AuditEntry[];
-    try {
-      entries = await this.#store.env.transaction(() => writeBatch(this.#store, batch.map((p) => p.record)));
-      await this.#store.env.flushed;
-    } catch (error) {
+    const fail = (error: unknown) => {
       this.#stats.failedCommits += 1;
       const failure = error instanceof AuditError
         ? error
         : new AuditError('AUDIT_WRITE_FAILED', (error as Error).message, { cause: error });
       for (const p of batch) p.reject(failure);
+    };
+    let entries: AuditEntry[];
+    try {
+      entries = await this.#store.env.transaction(() => writeBatch(this.#store, batch.map((p) => p.record)));
+    } catch (error) {
+      fail(error);
       return;
     }
-    this.#stats.commits += 1;
-    this.#stats.records += entries.length;
-    this.#stats.largestBatch = Math.max(this.#stats.largestBatch, entries.length);
-    batch.forEach((p, i) => p.resolve(entries[i]!));
-    this.#onCommit(entries);
+    const flushing: Promise<void> = Promise.resolve(this.#store.env.flushed).then(() => {
+      this.#stats.commits += 1;
+      this.#stats.records += entries.length;
+      this.#stats.largestBatch = Math.max(this.#stats.largestBatch, entries.length);
+      batch.forEach((p, i) => p.resolve(entries[i]!));
+      this.#onCommit(entries);
+    }, fail).finally(() => this.#flushing.delete(flushing));
+    this.#flushing.add(flushing);
   }
 }
