@@ -152,7 +152,13 @@ export class Appliance {
       policy: () => this.#policy,
       audit: () => this.#audit,
       approvers: () => this.#approvers,
-      router: (): RouterContext => ({ policy: this.#policy, names: this.#names, vips: this.#vips, applianceAddresses: this.#own }),
+      router: (): RouterContext => ({
+        policy: this.#policy,
+        names: this.#names,
+        vips: this.#vips,
+        applianceAddresses: this.#own,
+        ownRanges: [parseCidr(this.#config.gateway.wireguard.subnet), parseCidr(this.#config.gateway.wireguard.subnet6), parseCidr(DEFAULT_VIP_RANGE), parseCidr(DEFAULT_VIP6_RANGE)],
+      }),
       peer: (peerKey) => this.#peers.get(peerKey),
       handlers: options.handlers ?? {},
     });

@@ -7,7 +7,7 @@
  * never to a name the agent sends later (Host header, SNI, startup user).
  */
 import { isIP } from 'node:net';
-import { addressEquals, formatAddress, parseAddress } from '../netstack/wire/ip-address.js';
+import { addressEquals, cidrContains, formatAddress, parseAddress, type Cidr } from '../netstack/wire/ip-address.js';
 import type { EndpointDecl } from '../policy/config/model.js';
 import type { CompiledPolicy, CredentialChoice, PeerIdentity } from '../policy/engine.js';
 import { endpointsForName, splitHostPort, type EndpointNames, type VipTable } from './vip-table.js';
@@ -18,6 +18,7 @@ export const RouteCode = Object.freeze({
   NOT_IN_PROFILE: 'ACCESS_NOT_IN_PROFILE',
   AMBIGUOUS: 'ROUTE_AMBIGUOUS',
   APPLIANCE: 'ROUTE_APPLIANCE_ADDRESS',
+  FORBIDDEN: 'ROUTE_FORBIDDEN_DESTINATION',
 });
 
 export interface Upstream {
@@ -65,11 +66,39 @@ export function endpointTarget(endpoint: EndpointDecl, name: string): { ports: n
   }
 }
 
+/**
+ * Destinations passthrough never relays to, whatever the agent dials: the appliance's own host
+ * (loopback: its operator API listens there), link-local (169.254.169.254 is the cloud metadata
+ * server and its credentials), unspecified, multicast, IPv4-mapped/compatible IPv6 (another
+ * spelling of all of those), and the tunnel's own subnets and VIP ranges.
+ */
+export function forbiddenPassthrough(address: Uint8Array, own: readonly Cidr[]): string | undefined {
+  if (own.some((c) => cidrContains(c, address))) return 'a tunnel or VIP address';
+  if (address.length === 4) {
+    const [a, b] = address as unknown as [number, number];
+    if (a === 0 || a === 127) return 'a loopback or unspecified address';
+    if (a === 169 && b === 254) return 'a link-local address (cloud metadata)';
+    if (a >= 224) return 'a multicast or reserved address';
+    return undefined;
+  }
+  const v6 = address;
+  const zeros = (from: number, to: number) => v6.subarray(from, to).every((x) => x === 0);
+  if (zeros(0, 10) && ((v6[10] === 0xff && v6[11] === 0xff) || (v6[10] === 0 && v6[11] === 0))) {
+    return 'an IPv4-mapped or IPv4-compatible address (or ::, ::1)';
+  }
+  if (v6[0] === 0xfe && (v6[1]! & 0xc0) === 0x80) return 'a link-local address';
+  if (v6[0] === 0xff) return 'a multicast address';
+  if (v6[0] === 0xfd && v6[1] === 0x00 && v6[2] === 0x0e && v6[3] === 0xc2) return 'a cloud metadata address';
+  return undefined;
+}
+
 export interface RouterContext {
   policy: CompiledPolicy;
   names: EndpointNames;
   vips: Pick<VipTable, 'lookup'>;
   applianceAddresses: Uint8Array[];
+  /** The tunnel subnets and VIP ranges: never a passthrough destination. */
+  ownRanges?: readonly Cidr[];
 }
 
 export function routeFlow(ctx: RouterContext, peer: PeerIdentity, dst: Uint8Array, dstPort: number): FlowRoute {
@@ -93,6 +122,8 @@ export function routeFlow(ctx: RouterContext, peer: PeerIdentity, dst: Uint8Arra
   }
   if (candidates.length === 0) {
     if (name === undefined && ctx.policy.config.defaults.unknownHost === 'passthrough') {
+      const why = forbiddenPassthrough(dst, ctx.ownRanges ?? []);
+      if (why) return { kind: 'refuse', code: RouteCode.FORBIDDEN, reason: `${formatAddress(dst)} is ${why}; passthrough never goes there` };
       return { kind: 'passthrough', upstream: { host: formatAddress(dst), port: dstPort } };
     }
     return { kind: 'refuse', code: RouteCode.UNKNOWN_HOST, reason: `${name ?? formatAddress(dst)} is not an endpoint` };

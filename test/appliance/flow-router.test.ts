@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { routeFlow } from '../../appliance/flow-router.js';
 import { endpointDnsNames, VipTable } from '../../appliance/vip-table.js';
-import { parseAddress } from '../../netstack/wire/ip-address.js';
+import { parseAddress, parseCidr } from '../../netstack/wire/ip-address.js';
 import { loadConfigTexts } from '../../policy/config/load.js';
 import { CompiledPolicy } from '../../policy/engine.js';
 
@@ -109,6 +109,21 @@ test('an endpoint given by IP literal is matched by address; passthrough relays 
     assert.equal(legacy.kind === 'endpoint' && legacy.endpoint.ref, 'tcp.legacy');
     const through = routeFlow(ctx, agent, parseAddress('198.51.100.7'), 443);
     assert.deepEqual(through, { kind: 'passthrough', upstream: { host: '198.51.100.7', port: 443 } });
+  } finally {
+    done();
+  }
+});
+
+test('passthrough never relays to the appliance host, link-local metadata or mapped spellings of them', async () => {
+  const { ctx, done } = await setup('passthrough');
+  try {
+    const own = { ...ctx, ownRanges: [parseCidr('100.64.0.0/24'), parseCidr('100.127.0.0/16')] };
+    for (const target of ['169.254.169.254', '127.0.0.1', '::ffff:127.0.0.1', '::ffff:169.254.169.254', '::1', 'fe80::1', 'fd00:ec2::254', '0.0.0.0', '100.64.0.9', '100.127.3.4']) {
+      const r = routeFlow(own, agent, parseAddress(target), 80);
+      assert.equal(r.kind === 'refuse' && r.code, 'ROUTE_FORBIDDEN_DESTINATION', `${target}: ${JSON.stringify(r)}`);
+    }
+    assert.equal(routeFlow(own, agent, parseAddress('203.0.113.5'), 80).kind, 'passthrough');
+    assert.equal(routeFlow(own, agent, parseAddress('2001:db8::5'), 443).kind, 'passthrough');
   } finally {
     done();
   }
