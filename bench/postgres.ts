@@ -22,9 +22,9 @@ import { pathToFileURL } from 'node:url';
 import { AgentNetns } from '../test/e2e/harness/agent-netns.js';
 import { bailiff, counters, startAppliance, testGatewayBlock } from '../test/e2e/harness/appliance.js';
 import { startPostgres } from '../test/e2e/harness/postgres-server.js';
-import { run, sleep, start } from '../test/e2e/harness/processes.js';
+import { run, start } from '../test/e2e/harness/processes.js';
 import { requireTools } from '../test/e2e/harness/requirements.js';
-import { publicKeyFromPrivate } from '../netstack/wireguard/keys.js';
+import { startAnchorPeer } from '../test/e2e/harness/anchor-peer.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -147,41 +147,10 @@ ${twentyRules()}
     await agent.startWireguard(join(work, 'bench.conf'));
 
     // The anchor: a second wireguard-go peer in its own namespace, joined to the agent by a veth.
-    const anchorNs = `bf-m${tag}`;
-    const vethA = `bfma${tag}`;
-    const vethK = `bfmk${tag}`;
-    const wgK = `bfwgm${tag}`;
-    await run('ip', ['netns', 'add', anchorNs]);
-    cleanups.push(async () => {
-      await run('ip', ['netns', 'del', anchorNs], { allowFail: true });
-    });
-    await run('ip', ['link', 'add', vethA, 'netns', agent.ns, 'type', 'veth', 'peer', 'name', vethK, 'netns', anchorNs]);
-    await run('ip', ['-n', agent.ns, 'addr', 'add', `198.19.${net8}.1/30`, 'dev', vethA]);
-    await run('ip', ['-n', anchorNs, 'addr', 'add', `198.19.${net8}.2/30`, 'dev', vethK]);
-    await run('ip', ['-n', agent.ns, 'link', 'set', vethA, 'up']);
-    await run('ip', ['-n', anchorNs, 'link', 'set', vethK, 'up']);
-    await run('ip', ['-n', anchorNs, 'link', 'set', 'lo', 'up']);
-    const anchorWg = start('ip', ['netns', 'exec', anchorNs, 'wireguard-go', '-f', wgK], { env: { ...process.env, LOG_LEVEL: 'error' } });
-    cleanups.push(() => anchorWg.stop());
-    for (let i = 0; i < 100; i++) {
-      if ((await run('test', ['-S', `/var/run/wireguard/${wgK}.sock`], { allowFail: true })).code === 0) break;
-      await sleep(50);
-    }
-    const keys = (await bailiff(['keygen'])).stdout;
-    const anchorPriv = /PrivateKey = (\S+)/.exec(keys)![1]!;
-    const anchorPub = /PublicKey {2}= (\S+)/.exec(keys)![1]!;
-    const agentPriv = /PrivateKey = (\S+)/.exec(readFileSync(join(work, 'bench.conf'), 'utf8'))![1]!;
-    const agentPub = Buffer.from(publicKeyFromPrivate(Buffer.from(agentPriv, 'base64'))).toString('base64');
-    writeFileSync(join(work, 'anchor.key'), `${anchorPriv}\n`, { mode: 0o600 });
-    await run('ip', ['netns', 'exec', anchorNs, 'wg', 'set', wgK, 'listen-port', '51998', 'private-key', join(work, 'anchor.key'),
-      'peer', agentPub, 'allowed-ips', `100.64.${net8}.2/32`]);
-    const anchorAddress = `100.96.${net8}.1`;
-    await run('ip', ['-n', anchorNs, 'addr', 'add', `${anchorAddress}/32`, 'dev', wgK]);
-    await run('ip', ['-n', anchorNs, 'link', 'set', wgK, 'mtu', '1420', 'up']);
-    await run('ip', ['-n', anchorNs, 'route', 'add', `100.64.${net8}.2/32`, 'dev', wgK]);
-    await run('ip', ['netns', 'exec', agent.ns, 'wg', 'set', agent.wgInterface, 'peer', anchorPub,
-      'endpoint', `198.19.${net8}.2:51998`, 'allowed-ips', `${anchorAddress}/32`]);
-    await run('ip', ['-n', agent.ns, 'route', 'add', `${anchorAddress}/32`, 'dev', agent.wgInterface]);
+    const anchor = await startAnchorPeer(agent, { tag, letter: 'm', net: net8, agentConf: join(work, 'bench.conf'), workDir: work, listenPort: 51998 });
+    cleanups.push(() => anchor.stop());
+    const anchorNs = anchor.ns;
+    const anchorAddress = anchor.address;
     const forwarder = join(work, 'forwarder.cjs');
     writeFileSync(forwarder, `
 const net = require('net');

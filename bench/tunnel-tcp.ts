@@ -19,9 +19,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AgentNetns } from '../test/e2e/harness/agent-netns.js';
 import { bailiff, counters, freeTcpPort, startAppliance, testGatewayBlock } from '../test/e2e/harness/appliance.js';
-import { run, sleep, start, type Running } from '../test/e2e/harness/processes.js';
+import { sleep, start, type Running } from '../test/e2e/harness/processes.js';
 import { requireTools } from '../test/e2e/harness/requirements.js';
-import { publicKeyFromPrivate } from '../netstack/wireguard/keys.js';
+import { startAnchorPeer } from '../test/e2e/harness/anchor-peer.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -93,40 +93,9 @@ rule "open" {
     await agent.startWireguard(join(work, 'bench.conf'));
 
     // The anchor: a second wireguard-go peer in its own namespace, joined to the agent by a veth.
-    const anchorNs = `bf-k${tag}`;
-    const vethA = `bfka${tag}`;
-    const vethK = `bfkk${tag}`;
-    const wgK = `bfwgk${tag}`;
-    await run('ip', ['netns', 'add', anchorNs]);
-    cleanups.push(async () => {
-      await run('ip', ['netns', 'del', anchorNs], { allowFail: true });
-    });
-    await run('ip', ['link', 'add', vethA, 'netns', agent.ns, 'type', 'veth', 'peer', 'name', vethK, 'netns', anchorNs]);
-    await run('ip', ['-n', agent.ns, 'addr', 'add', `198.19.${net8}.1/30`, 'dev', vethA]);
-    await run('ip', ['-n', anchorNs, 'addr', 'add', `198.19.${net8}.2/30`, 'dev', vethK]);
-    await run('ip', ['-n', agent.ns, 'link', 'set', vethA, 'up']);
-    await run('ip', ['-n', anchorNs, 'link', 'set', vethK, 'up']);
-    await run('ip', ['-n', anchorNs, 'link', 'set', 'lo', 'up']);
-    const anchorWg = start('ip', ['netns', 'exec', anchorNs, 'wireguard-go', '-f', wgK], { env: { ...process.env, LOG_LEVEL: 'error' } });
-    cleanups.push(() => anchorWg.stop());
-    for (let i = 0; i < 100; i++) {
-      if ((await run('test', ['-S', `/var/run/wireguard/${wgK}.sock`], { allowFail: true })).code === 0) break;
-      await sleep(50);
-    }
-    const keys = (await bailiff(['keygen'])).stdout;
-    const anchorPriv = /PrivateKey = (\S+)/.exec(keys)![1]!;
-    const anchorPub = /PublicKey {2}= (\S+)/.exec(keys)![1]!;
-    const agentPriv = /PrivateKey = (\S+)/.exec(readFileSync(join(work, 'bench.conf'), 'utf8'))![1]!;
-    const agentPub = Buffer.from(publicKeyFromPrivate(Buffer.from(agentPriv, 'base64'))).toString('base64');
-    writeFileSync(join(work, 'anchor.key'), `${anchorPriv}\n`, { mode: 0o600 });
-    await run('ip', ['netns', 'exec', anchorNs, 'wg', 'set', wgK, 'listen-port', '51999', 'private-key', join(work, 'anchor.key'),
-      'peer', agentPub, 'allowed-ips', `100.64.${net8}.2/32`]);
-    await run('ip', ['-n', anchorNs, 'addr', 'add', `100.96.${net8}.1/32`, 'dev', wgK]);
-    await run('ip', ['-n', anchorNs, 'link', 'set', wgK, 'mtu', '1420', 'up']);
-    await run('ip', ['-n', anchorNs, 'route', 'add', `100.64.${net8}.2/32`, 'dev', wgK]);
-    await run('ip', ['netns', 'exec', agent.ns, 'wg', 'set', agent.wgInterface, 'peer', anchorPub,
-      'endpoint', `198.19.${net8}.2:51999`, 'allowed-ips', `100.96.${net8}.1/32`]);
-    await run('ip', ['-n', agent.ns, 'route', 'add', `100.96.${net8}.1/32`, 'dev', agent.wgInterface]);
+    const anchor = await startAnchorPeer(agent, { tag, letter: 'k', net: net8, agentConf: join(work, 'bench.conf'), workDir: work, listenPort: 51999 });
+    cleanups.push(() => anchor.stop());
+    const anchorNs = anchor.ns;
     const anchorIperf = start('ip', ['netns', 'exec', anchorNs, 'iperf3', '-s', '-B', `100.96.${net8}.1`, '-p', '5201']);
     cleanups.push(() => anchorIperf.stop());
     await sleep(500);
