@@ -27,7 +27,7 @@ function postgresIds(): { uid: number; gid: number } {
   return { uid, gid };
 }
 
-export async function startPostgres(options: { settings?: Record<string, string> } = {}): Promise<PostgresServer> {
+export async function startPostgres(options: { settings?: Record<string, string>; hba?: string[] } = {}): Promise<PostgresServer> {
   const { uid, gid } = postgresIds();
   const base = mkdtempSync(join(tmpdir(), 'bailiff-pg-'));
   chmodSync(base, 0o755);
@@ -53,6 +53,11 @@ export async function startPostgres(options: { settings?: Record<string, string>
     ...options.settings,
   };
   writeFileSync(join(dataDir, 'postgresql.conf'), `${readFileSync(join(dataDir, 'postgresql.conf'), 'utf8')}\n${Object.entries(settings).map(([k, v]) => `${k} = ${v}`).join('\n')}\n`);
+  if (options.hba?.length) {
+    // First matching line wins: the test's lines go before initdb's defaults.
+    const hba = join(dataDir, 'pg_hba.conf');
+    writeFileSync(hba, `${options.hba.join('\n')}\n${readFileSync(hba, 'utf8')}`);
+  }
   execFileSync(`${PG_BIN}/pg_ctl`, ['-D', dataDir, '-l', join(dataDir, 'server.log'), '-w', '-t', '30', 'start'], asPostgres);
   const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
 
