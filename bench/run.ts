@@ -3,6 +3,8 @@
  * and a ratio against a baseline measured in the same run (absolute numbers on a shared 2-core
  * machine mean little; ratios measured side by side do).
  */
+import { existsSync } from 'node:fs';
+
 const BENCHES: Record<string, () => Promise<{ main: () => unknown }>> = {
   wireguard: () => import('./wireguard.js'),
   rules: () => import('./rules.js'),
@@ -13,6 +15,9 @@ const BENCHES: Record<string, () => Promise<{ main: () => unknown }>> = {
   tcp: () => import('./tcp.js'),
   'tunnel-tcp': () => import('./tunnel-tcp.js'),
 };
+
+// Benchmarks that start the appliance run the compiled CLI (as deployed) once `npm run build` made it.
+if (existsSync(new URL('../dist/appliance/main.js', import.meta.url))) process.env.BAILIFF_USE_DIST ??= '1';
 
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((n) => !(n in BENCHES));
