@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import {
-  addressEquals, cidrContains, formatAddress, nthAddress, parseAddress, parseCidr, type Cidr,
+  addressEquals, cidrContains, formatAddress, hostOffset, nthAddress, parseAddress, parseCidr, type Cidr,
 } from '../netstack/wire/ip-address.js';
 import type { GatewayConfig, PeerDecl } from '../policy/config/model.js';
 import { readJson, writeFileAtomic } from './state-dir.js';
@@ -26,12 +26,6 @@ export function applianceAddresses(gateway: GatewayConfig): PeerAddresses {
   return { v4: nthAddress(subnets.v4, 1n)!, v6: nthAddress(subnets.v6, 1n)! };
 }
 
-function hostNumber(cidr: Cidr, address: Uint8Array): bigint {
-  let n = 0n;
-  for (let i = 0; i < address.length; i++) n = (n << 8n) | BigInt(address[i]! ^ cidr.address[i]!);
-  return n;
-}
-
 function lastHost(cidr: Cidr): bigint {
   const bits = BigInt(cidr.address.length * 8 - cidr.prefixLength);
   return (1n << bits) - 2n; // exclude the v4 broadcast address
@@ -39,7 +33,7 @@ function lastHost(cidr: Cidr): bigint {
 
 export function v6For(gateway: GatewayConfig, v4: Uint8Array): Uint8Array {
   const subnets = tunnelSubnets(gateway);
-  return nthAddress(subnets.v6, hostNumber(subnets.v4, v4))!;
+  return nthAddress(subnets.v6, hostOffset(subnets.v4, v4))!;
 }
 
 /**

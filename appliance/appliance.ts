@@ -14,7 +14,7 @@ import { IpStack } from '../netstack/ip/stack.js';
 import { buildUdpPacket } from '../netstack/ip/udp-packet.js';
 import { NetStack, type UdpDelivery } from '../netstack/stack/net-stack.js';
 import { TcpStack } from '../netstack/tcp/tcp-stack.js';
-import { addressEquals, formatAddress, parseAddress, parseCidr } from '../netstack/wire/ip-address.js';
+import { addressEquals, formatAddress, parseAddress, parseCidr, type Cidr } from '../netstack/wire/ip-address.js';
 import { Device } from '../netstack/wireguard/device.js';
 import { ApproverSet, PendingApprovals } from '../policy/approvers/index.js';
 import { AuditLog, auditDir } from '../policy/audit/index.js';
@@ -62,6 +62,8 @@ export class Appliance {
   #vips!: VipTable;
   #udp!: UdpBind;
   #own: Uint8Array[] = [];
+  #ownRanges: Cidr[] = [];
+  #classify: (name: string) => 'endpoint' | 'unknown';
   #metrics?: { url: string; close(): Promise<void> };
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Infinity;
@@ -78,6 +80,7 @@ export class Appliance {
     this.#config = config;
     this.#policy = new CompiledPolicy(config);
     this.#names = endpointDnsNames(config.endpoints);
+    this.#classify = nameClassifier(this.#names);
     this.#logger = options.logger;
     if (options.pcapPath) {
       const pcap = new PcapWriter(options.pcapPath);
@@ -90,8 +93,26 @@ export class Appliance {
 
   static async start(config: Config, options: ApplianceOptions): Promise<Appliance> {
     const appliance = new Appliance(config, options);
-    await appliance.#start(options);
+    try {
+      await appliance.#start(options);
+    } catch (error) {
+      // A busy port or an unreadable state dir: release what did open, so the process can exit.
+      await appliance.#abortStart();
+      throw error;
+    }
     return appliance;
+  }
+
+  async #abortStart(): Promise<void> {
+    this.#closed = true;
+    if (this.#pcapTimer) clearInterval(this.#pcapTimer);
+    this.#pcap?.close();
+    await Promise.allSettled([
+      this.#approvers?.stop(),
+      this.#udp?.close(),
+      this.#metrics?.close(),
+    ]);
+    await this.#audit?.close().catch(() => undefined);
   }
 
   get config(): Config {
@@ -135,6 +156,8 @@ export class Appliance {
     key.privateKey.fill(0);
     const own = applianceAddresses(gateway);
     this.#own = [own.v4, own.v6];
+    // The tunnel addresses are bound at start (a changed subnet takes effect on restart).
+    this.#ownRanges = [parseCidr(gateway.wireguard.subnet), parseCidr(gateway.wireguard.subnet6), parseCidr(DEFAULT_VIP_RANGE), parseCidr(DEFAULT_VIP6_RANGE)];
     const ip = new IpStack({ addresses: this.#own, counters: this.counters, mtu: gateway.wireguard.mtu });
     const tcp = new TcpStack({ counters: this.counters, mtu: gateway.wireguard.mtu, checksumVerified: true });
     this.#stack = new NetStack({ device: this.#device, ip, tcp, counters: this.counters }, {
@@ -157,7 +180,7 @@ export class Appliance {
         names: this.#names,
         vips: this.#vips,
         applianceAddresses: this.#own,
-        ownRanges: [parseCidr(this.#config.gateway.wireguard.subnet), parseCidr(this.#config.gateway.wireguard.subnet6), parseCidr(DEFAULT_VIP_RANGE), parseCidr(DEFAULT_VIP6_RANGE)],
+        ownRanges: this.#ownRanges,
       }),
       peer: (peerKey) => this.#peers.get(peerKey),
       handlers: options.handlers ?? {},
@@ -221,7 +244,8 @@ export class Appliance {
     const before = this.#config.gateway;
     const after = config.gateway;
     if (before.wireguard.listenPort !== after.wireguard.listenPort || before.stateDir !== after.stateDir
-      || before.dashboardListen !== after.dashboardListen) {
+      || before.dashboardListen !== after.dashboardListen || before.wireguard.subnet !== after.wireguard.subnet
+      || before.wireguard.subnet6 !== after.wireguard.subnet6 || before.wireguard.mtu !== after.wireguard.mtu) {
       this.#logger.warn('gateway listen settings changed; they take effect on restart');
     }
     const policy = new CompiledPolicy(config);
@@ -230,6 +254,7 @@ export class Appliance {
     this.#config = config;
     this.#policy = policy;
     this.#names = names;
+    this.#classify = nameClassifier(names);
     // The old approver set holds the Slack listen port: stop it before the new one starts.
     await this.#approvers.stop();
     this.#approvers = ApproverSet.fromConfig(config, this.#approverOptions());
@@ -293,7 +318,7 @@ export class Appliance {
       return;
     }
     this.counters.inc('dns.query');
-    const classify = nameClassifier(this.#names);
+    const classify = this.#classify;
     const query = Uint8Array.from(d.payload);
     void respond(query, {
       names: (name) => classify(name),

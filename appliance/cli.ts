@@ -11,7 +11,9 @@ import { configFiles, loadConfig } from '../policy/config/load.js';
 import { ConfigError, formatDiagnostic } from '../policy/config/diagnostics.js';
 import { Appliance } from './appliance.js';
 import { postgresHandler } from './postgres/index.js';
-import { DEMO_PEER, DEMO_STATE_DIR, materializeDemoConfig } from './demo.js';
+import { DEMO_CONFIG_FILE, DEMO_PEER, DEMO_STATE_DIR, materializeDemoConfig } from './demo.js';
+import { StateDirError } from './state-dir.js';
+import { VipTableError } from './vip-table.js';
 import { startDemoDatabase, type DemoDatabase } from './demo-postgres.js';
 import { createLogger } from './logger.js';
 import { addPeer, PeerAddError } from './peer-add.js';
@@ -93,14 +95,42 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       io.stderr(`bailiff ${command}: ${(error as Error).message}\n`);
       return 2;
     }
+    const failure = operatorError(error);
+    if (failure) {
+      io.stderr(`bailiff ${command}: ${failure}\n`);
+      return 1;
+    }
     throw error;
   }
 }
 
+/** Errors an operator can act on (a busy port, permissions, a bad state dir): a message, no stack. */
+function operatorError(error: unknown): string | undefined {
+  if (error instanceof StateDirError || error instanceof VipTableError) return error.message;
+  const e = error as NodeJS.ErrnoException & { address?: string; port?: number };
+  switch (e.code) {
+    case 'EADDRINUSE':
+      return `${e.address?.includes(':') ? `[${e.address}]` : e.address ?? ''}${e.port ? `:${e.port}` : ''} is already in use (another appliance? change gateway.wireguard.listen_port or gateway.dashboard_listen)`;
+    case 'EADDRNOTAVAIL':
+      return `${e.address ?? 'that address'} is not an address of this host (check gateway.dashboard_listen)`;
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied: ${e.message}`;
+    default:
+      return undefined;
+  }
+}
+
 /** --config, else $BAILIFF_CONFIG, else the embedded demo written to ./bailiff-state. */
-function resolveConfigPath(given: string | undefined, io: CliIo): { path: string; demo: boolean } {
+function resolveConfigPath(given: string | undefined, io: CliIo, options: { createDemo: boolean }): { path: string; demo: boolean } {
   const explicit = given ?? io.env.BAILIFF_CONFIG;
   if (explicit) return { path: resolve(io.cwd, explicit), demo: false };
+  const demoPath = resolve(io.cwd, DEMO_STATE_DIR, DEMO_CONFIG_FILE);
+  if (!options.createDemo) {
+    // Reading commands use the demo only where `bailiff run` made it; they never create it.
+    if (!existsSync(demoPath)) throw new PeerAddError(`no --config given (and no ./${DEMO_STATE_DIR}/${DEMO_CONFIG_FILE} from \`bailiff run\`)`, 'CONFIG_MISSING');
+    return { path: demoPath, demo: true };
+  }
   const { configPath } = materializeDemoConfig(io.cwd);
   return { path: configPath, demo: true };
 }
@@ -148,7 +178,7 @@ async function takeConfig(command: string, args: string[], io: CliIo): Promise<{
       return 2;
     }
   }
-  const { path } = resolveConfigPath(given, io);
+  const { path } = resolveConfigPath(given, io, { createDemo: false });
   const loaded = await loadConfig(path);
   if (!loaded.config) throw new ConfigError(loaded.diagnostics);
   return { rest, config: loaded.config };
@@ -170,11 +200,10 @@ async function auditDispatch(args: string[], io: CliIo): Promise<number> {
   const taken = await takeConfig('audit', args, io);
   if (typeof taken === 'number') return taken;
   const { rest, config } = taken;
-  const loaded = { config };
   return auditCommand(rest, {
     stdout: io.stdout,
     stderr: io.stderr,
-    stateDir: loaded.config.gateway.stateDir,
+    stateDir: config.gateway.stateDir,
     ...(io.signal ? { signal: io.signal } : {}),
   });
 }
@@ -195,7 +224,7 @@ async function peerAddCommand(args: string[], io: CliIo): Promise<number> {
     return 2;
   }
   const name = positionals[0]!;
-  const { path } = resolveConfigPath(values.config, io);
+  const { path } = resolveConfigPath(values.config, io, { createDemo: true });
   const out = resolve(io.cwd, values.out ?? `${name}.conf`);
   if (existsSync(out)) {
     io.stderr(`bailiff peer add: ${values.out ?? `${name}.conf`} already exists; choose another --out\n`);
@@ -216,7 +245,7 @@ async function runCommand(args: string[], io: CliIo): Promise<number> {
     options: { config: { type: 'string' }, 'json-logs': { type: 'boolean', default: false }, pcap: { type: 'string' } },
   });
   const logger = createLogger({ json: values['json-logs'], write: (line) => io.stderr(`${line}\n`) });
-  const { path, demo } = resolveConfigPath(values.config, io);
+  const { path, demo } = resolveConfigPath(values.config, io, { createDemo: true });
   let loaded = await loadConfig(path);
   if (!loaded.config) throw new ConfigError(loaded.diagnostics);
 
@@ -233,7 +262,13 @@ async function runCommand(args: string[], io: CliIo): Promise<number> {
     demoDb = await startDemoDatabase(loaded.config.gateway.stateDir);
     logger.info('demo database ready', { address: demoDb.address });
   }
-  const appliance = await Appliance.start(loaded.config, { logger, handlers: { postgres: postgresHandler() }, ...(values.pcap ? { pcapPath: resolve(io.cwd, values.pcap) } : {}) });
+  let appliance: Appliance;
+  try {
+    appliance = await Appliance.start(loaded.config, { logger, handlers: { postgres: postgresHandler() }, ...(values.pcap ? { pcapPath: resolve(io.cwd, values.pcap) } : {}) });
+  } catch (error) {
+    await demoDb?.stop();
+    throw error;
+  }
   const status = appliance.status();
   io.stdout(
     `bailiff ready: wireguard udp/${appliance.udpPort}, tunnel address ${(status.addresses as string[]).join(', ')}, `
@@ -259,7 +294,7 @@ async function runCommand(args: string[], io: CliIo): Promise<number> {
     }
     await appliance.reload(next.config);
     logger.info('configuration reloaded', { peers: next.config.peers.length, rules: next.config.rules.length });
-  });
+  }, (error) => logger.error('configuration reload failed', { error: error.message }));
 
   await new Promise<void>((resolveStop) => {
     if (io.signal?.aborted) resolveStop();
@@ -273,13 +308,13 @@ async function runCommand(args: string[], io: CliIo): Promise<number> {
 }
 
 /** Watch the policy file(s) and call `onChange` once per burst of writes. */
-function watchConfig(path: string, onChange: () => Promise<void>): { close(): void } {
+function watchConfig(path: string, onChange: () => Promise<void>, onError: (error: Error) => void): { close(): void } {
   let timer: NodeJS.Timeout | undefined;
   let running = Promise.resolve();
   const trigger = () => {
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
-      running = running.then(onChange).catch(() => undefined);
+      running = running.then(onChange).catch((error: Error) => onError(error));
     }, 150);
   };
   const { baseDir } = configFiles(path);

@@ -4,7 +4,6 @@
  * the tunnel, with no database installed. Data persists in the state dir. Demo only: PGlite
  * accepts any password and serialises sessions, which is fine for trying the policy out.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const DEMO_DB_PORT = 54329;
@@ -30,12 +29,10 @@ export async function startDemoDatabase(stateDir: string, port = DEMO_DB_PORT): 
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   const dataDir = join(stateDir, 'demo-db');
-  const fresh = !existsSync(dataDir);
   const db = await PGlite.create(dataDir);
   await db.exec(SEED);
   const server = new PGLiteSocketServer({ db, host: DEMO_DB_HOST, port });
   await server.start();
-  void fresh;
   return {
     address: `${DEMO_DB_HOST}:${port}`,
     async stop() {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { addressEquals, formatAddress } from '../netstack/wire/ip-address.js';
 import { generatePrivateKey, publicKeyFromPrivate } from '../netstack/wireguard/keys.js';
 import { loadConfig } from '../policy/config/load.js';
+import { NAME } from '../policy/config/names.js';
 import { ConfigError } from '../policy/config/diagnostics.js';
 import type { Config } from '../policy/config/model.js';
 import { applianceAddresses, firstFree, resolvePeerAddresses, tunnelSubnets, v6For } from './addresses.js';
@@ -16,7 +17,6 @@ import {
 } from './client-config.js';
 import { loadOrCreateServerKey } from './server-key.js';
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 export class PeerAddError extends Error {
   constructor(message: string, readonly code: string) {

@@ -1,8 +1,7 @@
 /** The appliance's own WireGuard key pair, created on first use and kept in the state dir (0600). */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { generatePrivateKey, publicKeyFromPrivate } from '../netstack/wireguard/keys.js';
-import { decodeKey } from '../policy/config/peers.js';
+import { decodeKey, generatePrivateKey, publicKeyFromPrivate } from '../netstack/wireguard/keys.js';
 import { ensureStateDir, StateDirError, writeFileAtomic } from './state-dir.js';
 
 export const SERVER_KEY_FILE = 'wireguard.key';
@@ -22,7 +21,11 @@ export function loadOrCreateServerKey(stateDir: string): ServerKey {
   if (statSync(path).mode & 0o077) {
     throw new StateDirError(`${path} is readable by other users; run chmod 600 on it`);
   }
-  const privateKey = decodeKey(readFileSync(path, 'utf8').trim());
-  if (!privateKey) throw new StateDirError(`${path} does not hold a base64 WireGuard private key`);
+  let privateKey: Uint8Array;
+  try {
+    privateKey = decodeKey(readFileSync(path, 'utf8').trim());
+  } catch {
+    throw new StateDirError(`${path} does not hold a base64 WireGuard private key`);
+  }
   return { privateKey, publicKey: publicKeyFromPrivate(privateKey) };
 }

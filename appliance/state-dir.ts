@@ -4,7 +4,6 @@
  * files 0600. A state dir readable by others is refused rather than silently used.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 export class StateDirError extends Error {
   readonly code = 'STATE_DIR_INSECURE';
@@ -30,8 +29,4 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
 export function readJson<T>(path: string, fallback: T): T {
   if (!existsSync(path)) return fallback;
   return JSON.parse(readFileSync(path, 'utf8')) as T;
-}
-
-export function statePath(dir: string, name: string): string {
-  return join(dir, name);
 }

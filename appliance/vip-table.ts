@@ -22,7 +22,7 @@ import {
 } from 'node:fs';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
-import { cidrContains, nthAddress, parseCidr, type Cidr } from '../netstack/wire/ip-address.js';
+import { cidrContains, hostOffset, nthAddress, parseCidr, type Cidr } from '../netstack/wire/ip-address.js';
 import type { EndpointDecl } from '../policy/config/model.js';
 
 export const VIP_TABLE_FILE = 'dns-vips.json';
@@ -70,12 +70,6 @@ function checkName(name: string): void {
   if (name.length === 0 || name.length > MAX_NAME_TEXT || name === '.' || !/^[\x21-\x7e]+$/.test(name)) {
     throw new VipTableError('VIP_BAD_NAME', `not a DNS name: ${JSON.stringify(name.slice(0, 64))}`);
   }
-}
-
-function hostNumber(cidr: Cidr, address: Uint8Array): bigint {
-  let n = 0n;
-  for (let i = 0; i < address.length; i++) n = (n << 8n) | BigInt(address[i]! ^ cidr.address[i]!);
-  return n;
 }
 
 function parseRange(text: string, family: 4 | 6): Cidr {
@@ -160,7 +154,7 @@ export class VipTable {
   lookup(address: Uint8Array): string | undefined {
     const range = address.length === 4 ? this.v4 : address.length === 16 ? this.v6 : undefined;
     if (!range || !cidrContains(range, address)) return undefined;
-    const id = hostNumber(range, address);
+    const id = hostOffset(range, address);
     return id > BigInt(this.capacity) ? undefined : this.byId.get(Number(id));
   }
 

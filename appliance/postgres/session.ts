@@ -22,7 +22,6 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import {
-  BE,
   encodeCopyFail,
   encodeExecute,
   encodeSync,
@@ -31,7 +30,6 @@ import {
   PgCodecError,
   type BackendEvent,
   type BackendParser,
-  type FrontendEvent,
 } from '../../protocols/postgres/codec/index.js';
 import { SQL_FACT_PATHS } from '../../protocols/postgres/sql-types.js';
 import { approvalRequest, toAuditApprovers, type ApprovalRequest, type ApproverOutcome, type ChainResult } from '../../policy/approvers/index.js';
@@ -731,6 +729,3 @@ export class PostgresSession {
 }
 
 const round = (ms: number): number => Math.round(ms * 1000) / 1000;
-
-/** Exposed for tests: the backend type bytes a session never forwards as is. */
-export const NOT_RELAYED = new Set([BE.BackendKeyData]);

@@ -104,10 +104,8 @@ export class TcpFlowStream extends Duplex {
       callback(new FlowClosedError(this.conn.closeReason ?? 'aborted'));
       return;
     }
-    const n = this.conn.write(this.#driver.now(), chunk);
-    this.#driver.flush();
-    if (n === chunk.length) callback();
-    else this.#pending = { data: chunk.subarray(n), callback };
+    this.#pending = { data: chunk, callback };
+    this.#drainPending();
   }
 
   #drainPending(): void {

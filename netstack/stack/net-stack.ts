@@ -38,7 +38,6 @@ export class NetStack {
   readonly #counters: Counters;
   readonly #hooks: NetStackHooks;
   readonly #peerKeys = new WeakMap<PeerHandle, string>();
-  readonly #peersByKey = new Map<string, PeerHandle>();
   readonly #emit: (e: TcpEvent) => void;
   #now = 0;
 
@@ -68,14 +67,10 @@ export class NetStack {
     if (key === undefined) {
       key = Buffer.from(peer.publicKey).toString('base64');
       this.#peerKeys.set(peer, key);
-      this.#peersByKey.set(key, peer);
     }
     return key;
   }
 
-  peerByKey(key: string): PeerHandle | undefined {
-    return this.#peersByKey.get(key);
-  }
 
   receiveDatagram(now: number, from: UdpEndpoint, datagram: Uint8Array): void {
     this.#now = now;

@@ -16,9 +16,9 @@ import type { Counters } from '../counters.js';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpOptions, type TcpPacket, emptyOptions, tcpOptionsLength } from '../wire/tcp.js';
 import { type CongestionControlName, createCongestionControl } from './congestion.js';
 import {
-  ACK_EVERY_SEGMENTS, DATA_RETRIES, DEFAULT_SEND_MSS_V4, DEFAULT_SEND_MSS_V6, DELAYED_ACK_MS, DUP_ACK_THRESHOLD,
+  ACK_EVERY_SEGMENTS, DATA_RETRIES, DEFAULT_SEND_MSS_V4, DEFAULT_SEND_MSS_V6, DUP_ACK_THRESHOLD,
   KEEPALIVE_IDLE_MS, KEEPALIVE_INTERVAL_MS, KEEPALIVE_PROBES, MAX_OOO_RANGES, MAX_SCOREBOARD_RANGES, MIN_SEND_MSS,
-  PAWS_IDLE_LIMIT_MS, SYN_ACK_RETRIES, SYN_RETRIES, TIMESTAMP_CLOCK_MS, windowScaleFor,
+  PAWS_IDLE_LIMIT_MS, SYN_ACK_RETRIES, SYN_RETRIES, TIMESTAMP_CLOCK_MS, mssForMtu, windowScaleFor,
 } from './constants.js';
 import type { Scheduled } from './deadline-heap.js';
 import { Receiver } from './receiver.js';
@@ -137,7 +137,7 @@ export class Connection implements TcpConnection, Scheduled {
     this.#state = passive ? 'OFFERED' : 'SYN-SENT';
     const cfg = host.config;
     this.#builder = new SegmentBuilder(family, local, localPort, remote, remotePort, cfg.ttl);
-    this.#ourMss = cfg.mtu - (family === 4 ? 40 : 60);
+    this.#ourMss = mssForMtu(cfg.mtu, family);
     this.#rcv = new Receiver(cfg.receiveBuffer, this.#ourMss, MAX_OOO_RANGES);
     this.#snd = new Sender(cfg.sendBuffer, new RttEstimator(cfg.initialRtoMs, cfg.minRtoMs, cfg.maxRtoMs), MAX_SCOREBOARD_RANGES);
     this.#tsOffset = host.random32();

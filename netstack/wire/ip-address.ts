@@ -107,6 +107,13 @@ export function cidrContains(cidr: Cidr, address: Uint8Array): boolean {
   return (address[full]! & mask) === cidr.address[full];
 }
 
+/** How many hosts `address` lies after the network address of `cidr` (its host bits). */
+export function hostOffset(cidr: Cidr, address: Uint8Array): bigint {
+  let n = 0n;
+  for (let i = 0; i < address.length; i++) n = (n << 8n) | BigInt(address[i]! ^ cidr.address[i]!);
+  return n;
+}
+
 /** The address `offset` hosts after the network address of `cidr`, or undefined past its end. */
 export function nthAddress(cidr: Cidr, offset: bigint): Uint8Array | undefined {
   const bits = cidr.address.length * 8;

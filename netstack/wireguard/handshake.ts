@@ -175,12 +175,6 @@ export function createResponse(
   return { message, keys: { sendKey, receiveKey } };
 }
 
-/** Reads the index a response answers, so the caller can find the matching InitiatorState. */
-export function responseReceiver(message: Uint8Array): { sender: number; receiver: number } {
-  const { sender, receiver } = parseResponse(message);
-  return { sender, receiver };
-}
-
 export function consumeResponse(
   local: LocalIdentity, remote: RemoteIdentity, state: InitiatorState, message: Uint8Array,
 ): TransportKeys | HandshakeFailure {

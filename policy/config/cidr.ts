@@ -72,9 +72,3 @@ export function hostIndex(cidr: CidrText, address: string): bigint | undefined {
   if ((value >> hostBits) !== (toBigInt(cidr.address, family) >> hostBits)) return undefined;
   return value & ((1n << hostBits) - 1n);
 }
-
-export function canonicalAddress(address: string): string | undefined {
-  if (isIPv4(address)) return address.split('.').map(Number).join('.');
-  if (isIPv6(address)) return fromBigInt(toBigInt(address, 6), 6);
-  return undefined;
-}

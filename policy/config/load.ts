@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { ConfigError, Diagnostics, type Diagnostic } from './diagnostics.js';
+import { Diagnostics, type Diagnostic } from './diagnostics.js';
 import { parseHcl, type HclBlock, type HclBody } from './hcl.js';
 import { BodyReader, type Reference } from './body-reader.js';
 import { decodeApprovers } from './approvers.js';
@@ -215,12 +215,6 @@ function checkDisambiguation(profiles: ProfileDecl[], credentials: Map<string, C
       }
     }
   }
-}
-
-export async function loadConfigOrThrow(path: string): Promise<Config> {
-  const result = await loadConfig(path);
-  if (!result.config) throw new ConfigError(result.diagnostics);
-  return result.config;
 }
 
 function digestOf(texts: { file: string; text: string }[]): string {

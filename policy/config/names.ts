@@ -10,6 +10,16 @@ export function checkName(value: string, pos: Position, kind: string, diagnostic
   return false;
 }
 
+/** For `peer "name" { }`, `profile`, `rule`: the one label, or undefined after a diagnostic. */
+export function singleLabelName(block: HclBlock, diagnostics: Diagnostics): string | undefined {
+  if (block.labels.length !== 1) {
+    diagnostics.error(block.pos, `"${block.type}" block needs exactly one label: ${block.type} "<name>" { }`);
+    return undefined;
+  }
+  const { value, pos } = block.labels[0]!;
+  return checkName(value, pos, block.type, diagnostics) ? value : undefined;
+}
+
 /** For `endpoint "postgres" "prod-db" { }`: the type and the name, or undefined after a diagnostic. */
 export function typedBlockLabels(
   block: HclBlock,

@@ -3,31 +3,15 @@ import { isIPv4 } from 'node:net';
 import { BodyReader, type Reference } from './body-reader.js';
 import type { Diagnostics } from './diagnostics.js';
 import type { HclBlock, HclValue } from './hcl.js';
+import { singleLabelName } from './names.js';
+import { CREDENTIAL_TYPES } from './credentials.js';
 import type { PeerDecl, ProfileDecl, ProfileEntry } from './model.js';
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-const CREDENTIAL_KINDS = [
-  'postgres_credential', 'bearer_token', 'header_token', 'basic_auth', 'mtls_credential', 'ssh_key', 'passthrough',
-] as const;
-
-function blockName(block: HclBlock, diagnostics: Diagnostics): string | undefined {
-  if (block.labels.length !== 1) {
-    diagnostics.error(block.pos, `"${block.type}" block needs exactly one label: ${block.type} "<name>" { }`);
-    return undefined;
-  }
-  const { value, pos } = block.labels[0]!;
-  if (!NAME.test(value)) {
-    diagnostics.error(pos, `${block.type} name "${value}" must be 1-63 letters, digits, "-", "_" or "." (starting with a letter or digit)`);
-    return undefined;
-  }
-  return value;
-}
 
 export function decodePeers(blocks: HclBlock[], diagnostics: Diagnostics, profiles: ReadonlySet<string>): PeerDecl[] {
   const peers: PeerDecl[] = [];
   const firstByName = new Map<string, HclBlock>();
   for (const block of blocks) {
-    const name = blockName(block, diagnostics);
+    const name = singleLabelName(block, diagnostics);
     if (name !== undefined) {
       const first = firstByName.get(name);
       if (first) {
@@ -89,7 +73,7 @@ export interface PendingProfile {
 export function decodeProfiles(blocks: HclBlock[], diagnostics: Diagnostics): PendingProfile[] {
   const profiles: PendingProfile[] = [];
   for (const block of blocks) {
-    const name = blockName(block, diagnostics);
+    const name = singleLabelName(block, diagnostics);
     const what = `profile "${name ?? '?'}"`;
     const r = new BodyReader(block.body, diagnostics, what, block.pos);
     const attribute = r.attribute('credentials');
@@ -119,7 +103,7 @@ export function decodeProfiles(blocks: HclBlock[], diagnostics: Diagnostics): Pe
 }
 
 function credentialRef(value: HclValue, what: string, diagnostics: Diagnostics): Reference | undefined {
-  if (value.kind === 'traversal' && value.parts.length === 2 && (CREDENTIAL_KINDS as readonly string[]).includes(value.parts[0]!)) {
+  if (value.kind === 'traversal' && value.parts.length === 2 && (CREDENTIAL_TYPES as readonly string[]).includes(value.parts[0]!)) {
     return { kind: value.parts[0]!, name: value.parts[1]!, pos: value.pos };
   }
   diagnostics.error(value.pos, `${what}: credentials entries must be credential references like postgres_credential.<name>`);
@@ -150,8 +134,8 @@ function profileEntry(item: HclValue, what: string, diagnostics: Diagnostics): {
   return { entry: { ...entry, credential: `${ref.kind}.${ref.name}` }, ref };
 }
 
-/** Strict base64 of exactly 32 bytes. */
-export function decodeKey(text: string): Uint8Array | undefined {
+/** Strict base64 of 32 bytes (the policy layer does not import the WireGuard key code). */
+function decodeKey(text: string): Uint8Array | undefined {
   if (!/^[A-Za-z0-9+/]{43}=$/.test(text)) return undefined;
   const bytes = Buffer.from(text, 'base64');
   if (bytes.length !== 32 || bytes.toString('base64') !== text) return undefined;

@@ -7,7 +7,7 @@ import { BodyReader, type Reference } from './body-reader.js';
 import type { Diagnostics } from './diagnostics.js';
 import type { HclBlock } from './hcl.js';
 import type { Family, RuleDecl } from './model.js';
-import { checkName } from './names.js';
+import { singleLabelName } from './names.js';
 import { ENDPOINT_FAMILY, ENDPOINT_TYPES } from './endpoints.js';
 import { CREDENTIAL_TYPES } from './credentials.js';
 import { APPROVER_TYPES } from './approvers.js';
@@ -25,13 +25,9 @@ export function decodeRules(blocks: HclBlock[], diagnostics: Diagnostics): Pendi
   let order = 0;
   for (const block of blocks) {
     order++;
-    if (block.labels.length !== 1) {
-      diagnostics.error(block.pos, 'rule block needs exactly one label: rule "<name>" { }');
-      continue;
-    }
+    const name = singleLabelName(block, diagnostics);
+    if (name === undefined) continue;
     const label = block.labels[0]!;
-    if (!checkName(label.value, label.pos, 'rule', diagnostics)) continue;
-    const name = label.value;
     const first = seen.get(name);
     if (first) {
       diagnostics.error(label.pos, `rule "${name}" is declared twice (first at ${first.pos.file}:${first.pos.line}); names must be unique within a kind`);

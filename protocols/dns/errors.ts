@@ -36,7 +36,3 @@ export class DnsError extends Error {
     super(`${code}: ${detail}`);
   }
 }
-
-export function isDnsError(e: unknown): e is DnsError {
-  return e instanceof DnsError;
-}

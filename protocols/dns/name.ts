@@ -65,11 +65,6 @@ export function readName(message: Uint8Array, offset: number): WireName {
   return { wire: out.slice(0, length), text: labels.length === 0 ? '.' : labels.join('.'), end };
 }
 
-/** Skip a name without building it: same checks as readName, used for records we do not read. */
-export function skipName(message: Uint8Array, offset: number): number {
-  return readName(message, offset).end;
-}
-
 function labelText(label: Uint8Array): string {
   let s = '';
   for (const b of label) {

@@ -27,11 +27,6 @@ export interface AnalyzeSqlOptions {
 
 const sharedCache = new SqlCache();
 
-/** The process-wide cache analyzeSql uses by default. */
-export function defaultSqlCache(): SqlCache {
-  return sharedCache;
-}
-
 function failure(code: SqlErrorCode, message: string, position?: number): SqlAnalysis {
   const error = position === undefined ? { code, message } : { code, message, position };
   return { ok: false, error, unknown: [...SQL_FACT_PATHS] as SqlFactPath[] };

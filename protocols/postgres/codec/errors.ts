@@ -49,7 +49,3 @@ export class PgCodecError extends Error {
     this.code = code;
   }
 }
-
-export function isPgCodecError(e: unknown): e is PgCodecError {
-  return e instanceof PgCodecError;
-}

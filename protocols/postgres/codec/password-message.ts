@@ -40,10 +40,6 @@ export function decodeSaslResponse(msg: PasswordMessage): Uint8Array {
   return msg.body;
 }
 
-export function decodeGssResponse(msg: PasswordMessage): Uint8Array {
-  return msg.body;
-}
-
 /** What a 'p' message is, given the authentication request code it answers (AUTH.*). */
 export type PasswordMessageKind = 'password' | 'sasl-initial' | 'sasl' | 'gss';
 

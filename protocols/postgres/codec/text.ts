@@ -35,18 +35,3 @@ export function decodeText(buf: Uint8Array, start: number, end: number): string 
 export function encodeText(s: string): Uint8Array {
   return encoder.encode(s);
 }
-
-/** Length of `s` in UTF-8 without encoding it (lone surrogates count as U+FFFD, 3 bytes). */
-export function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const u = s.charCodeAt(i);
-    if (u < 0x80) n += 1;
-    else if (u < 0x800) n += 2;
-    else if (u >= 0xd800 && u <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
-}
