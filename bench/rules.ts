@@ -2,10 +2,15 @@
  * Rule engine throughput: decisions per second for a 50-rule Postgres policy, against a baseline
  * measured in the same run: one trivial compiled cel-js expression (`x == 1`). The ratio says
  * how many trivial CEL evaluations one decision costs, which is stable across machines.
+ * Then the appliance's own path, CompiledPolicy.decide() with plain facts as the Postgres session
+ * passes them, for the 20-rule policy of bench/postgres.ts with a different statement every time
+ * (pgbench -S), and for the 50-rule policy with varying statements.
  *
  *   node --import tsx bench/rules.ts
  */
 import { Environment } from '@marcbachmann/cel-js';
+import { loadConfigTexts } from '../policy/config/load.js';
+import { CompiledPolicy, type PolicyRequest } from '../policy/engine.js';
 import { compileCondition, decide, prepareRules, toCelFacts, type RuleForDecision } from '../policy/rules/index.js';
 
 const TABLES = ['users', 'api_tokens', 'payments', 'audit_log', 'sessions', 'secrets', 'invoices', 'orders', 'env_vars', 'keys'];
@@ -35,6 +40,112 @@ function buildRules(): readonly RuleForDecision[] {
   if (!allowSelect.ok) throw new Error('allow rule');
   rules.push({ name: 'allow-select', priority: -100, order: 999, condition: allowSelect.condition, verdict: 'allow' });
   return prepareRules(rules);
+}
+
+/** The policy of bench/postgres.ts: nineteen denies a pgbench SELECT walks past, then the allow. */
+const TWENTY_RULES_DENY = [
+  "sql.verb in ['drop', 'truncate', 'alter', 'create']",
+  "sets.intersects(sql.columns, ['env_vars.secret', 'env_vars.*'])",
+  "sql.verb == 'delete' && !('jobs' in sql.tables)",
+  "'pg_shadow' in sql.tables || 'pg_authid' in sql.tables",
+  "sql.functions.exists(f, f in ['pg_read_file', 'pg_read_binary_file', 'lo_import', 'lo_export'])",
+  "sql.verb in ['grant', 'revoke']",
+  "sql.verb == 'copy' && sql.statement.contains('PROGRAM')",
+  "sql.verb == 'update' && 'pgbench_branches' in sql.tables",
+  "sql.verb == 'insert' && 'audit' in sql.tables",
+  "'secrets' in sql.tables",
+  "sql.functions.exists(f, f.startsWith('dblink'))",
+  "sql.verb in ['vacuum', 'cluster', 'reindex']",
+  "sql.verb == 'set' && sql.statement.contains('role')",
+  "sql.verb == 'call'",
+  "sql.verb == 'do'",
+  "'users' in sql.tables && sql.columns.exists(c, c.endsWith('.password'))",
+  "sql.verb == 'lock'",
+  "sql.verb == 'listen' || sql.verb == 'notify'",
+  "sql.verb == 'merge'",
+];
+const TWENTY_RULES_ALLOW = "sql.verb in ['select', 'set', 'show', 'begin', 'commit', 'rollback']";
+
+function hclRule(name: string, condition: string, verdict: 'allow' | 'deny', extra = ''): string {
+  return `rule "${name}" {\n  endpoint  = postgres.prod\n  condition = ${JSON.stringify(condition)}\n  verdict   = "${verdict}"\n${extra}}\n`;
+}
+
+/** A compiled policy as the appliance holds it: one postgres endpoint, one credential, these rules. */
+async function compiledPolicy(rules: string): Promise<CompiledPolicy> {
+  const text = `gateway {
+  state_dir        = "./state"
+  dashboard_listen = "127.0.0.1:8080"
+  wireguard {
+    listen_port = 51820
+    subnet_cidr = "100.64.0.0/24"
+  }
+}
+endpoint "postgres" "prod" {
+  host    = "db.internal:5432"
+  sslmode = "disable"
+}
+credential "postgres_credential" "pg-ro" {
+  endpoint = postgres.prod
+  user     = "agent"
+  password = env("BENCH_UNUSED_PASSWORD")
+}
+profile "platform" {
+  credentials = [postgres_credential.pg-ro]
+}
+${rules}`;
+  const loaded = await loadConfigTexts([{ file: 'bench.hcl', text }], { source: 'bench.hcl', baseDir: '.' });
+  if (!loaded.config) throw new Error(`bench policy does not load: ${JSON.stringify(loaded.diagnostics)}`);
+  return new CompiledPolicy(loaded.config);
+}
+
+function twentyRulePolicy(): Promise<CompiledPolicy> {
+  const rules = TWENTY_RULES_DENY.map((c, i) => hclRule(`deny-${i}`, c, 'deny', `  reason    = "bench rule ${i}"\n`));
+  rules.push(hclRule('reads', TWENTY_RULES_ALLOW, 'allow'));
+  return compiledPolicy(rules.join(''));
+}
+
+function fiftyRulePolicy(): Promise<CompiledPolicy> {
+  const rules = policySources().map((c, i) => hclRule(`rule-${i}`, c, 'deny', `  priority  = ${100 - (i % 7)}\n`));
+  rules.push(hclRule('allow-select', "sql.verb == 'select'", 'allow', '  priority  = -100\n'));
+  return compiledPolicy(rules.join(''));
+}
+
+const PEER = { name: 'agent', address: '100.64.0.2', profile: 'platform' };
+
+/** One pgbench -S statement as the Postgres session hands it over: plain facts, a new statement each time. */
+function pgbenchRequest(n: number, now: Date): PolicyRequest {
+  return {
+    peer: PEER,
+    endpoint: 'postgres.prod',
+    credential: 'postgres_credential.pg-ro',
+    facts: {
+      sql: {
+        verb: 'select',
+        tables: ['pgbench_accounts'],
+        columns: ['pgbench_accounts.abalance', 'pgbench_accounts.aid'],
+        functions: [],
+        statement: `SELECT abalance FROM pgbench_accounts WHERE aid = ${n};`,
+        database: 'app',
+        user: 'agent',
+      },
+    },
+    unknown: [],
+    unknownCause: 'unparseable',
+    now,
+  };
+}
+
+/** The 50-rule bench request, with its statement varied the same way. */
+function ordersRequest(n: number, now: Date): PolicyRequest {
+  return {
+    peer: PEER,
+    endpoint: 'postgres.prod',
+    credential: 'postgres_credential.pg-ro',
+    facts: { sql: { ...REQUEST.sql, statement: `${REQUEST.sql.statement} LIMIT ${n}` } },
+    unknown: [],
+    unknownCause: 'unparseable',
+    now,
+  };
 }
 
 const REQUEST = {
@@ -72,7 +183,15 @@ function fmt(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(2)} M/s` : `${(n / 1e3).toFixed(1)} k/s`;
 }
 
-export function main(): { baseline: number; typicalCondition: number; decide: number; decideWithConversion: number; decideUnknown: number } {
+export async function main(): Promise<{
+  baseline: number;
+  typicalCondition: number;
+  decide: number;
+  decideWithConversion: number;
+  decideUnknown: number;
+  policy20: number;
+  policy50: number;
+}> {
   const env = new Environment().registerVariable('x', 'int');
   const trivial = env.parse('x == 1');
   trivial.check();
@@ -106,6 +225,21 @@ export function main(): { baseline: number; typicalCondition: number; decide: nu
   const unknownRate = opsPerSecond(() => {
     if (decide(rules, { facts, unknown, unknownCause: 'truncated', credential: 'pg-ro' }).verdict === 'deny') sink++;
   });
+
+  const now = new Date('2026-03-02T10:00:00Z');
+  let n = 0;
+  const twenty = await twentyRulePolicy();
+  const first20 = twenty.decide(pgbenchRequest(1, now));
+  if (first20.rule !== 'reads') throw new Error(`20-rule policy decided ${first20.rule} (${first20.code})`);
+  const policy20 = opsPerSecond(() => {
+    if (twenty.decide(pgbenchRequest(++n, now)).verdict === 'allow') sink++;
+  });
+  const fifty = await fiftyRulePolicy();
+  const first50 = fifty.decide(ordersRequest(1, now));
+  if (first50.rule !== 'allow-select') throw new Error(`50-rule policy decided ${first50.rule} (${first50.code})`);
+  const policy50 = opsPerSecond(() => {
+    if (fifty.decide(ordersRequest(++n, now)).verdict === 'allow') sink++;
+  });
   if (sink === 0) throw new Error('nothing measured');
 
   console.log(`baseline: trivial cel-js expression        ${fmt(baseline)}`);
@@ -113,7 +247,10 @@ export function main(): { baseline: number; typicalCondition: number; decide: nu
   console.log(`decide, 51 rules walked (facts converted)  ${fmt(decideRate)}   ratio ${(baseline / decideRate).toFixed(1)}x baseline per decision, ${(baseline / decideRate / 51).toFixed(2)}x per rule`);
   console.log(`decide + toCelFacts per request            ${fmt(withConversion)}   ratio ${(baseline / withConversion).toFixed(1)}x`);
   console.log(`decide, one unknown fact (fails closed)    ${fmt(unknownRate)}   ratio ${(baseline / unknownRate).toFixed(1)}x`);
-  return { baseline, typicalCondition: typicalRate, decide: decideRate, decideWithConversion: withConversion, decideUnknown: unknownRate };
+  const us = (rate: number) => `${(1e6 / rate).toFixed(2)} us/decision`;
+  console.log(`CompiledPolicy.decide, 20-rule pgbench -S   ${fmt(policy20)}   ratio ${(baseline / policy20).toFixed(1)}x   ${us(policy20)}`);
+  console.log(`CompiledPolicy.decide, 51 rules, statements vary ${fmt(policy50)}   ratio ${(baseline / policy50).toFixed(1)}x   ${us(policy50)}`);
+  return { baseline, typicalCondition: typicalRate, decide: decideRate, decideWithConversion: withConversion, decideUnknown: unknownRate, policy20, policy50 };
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) main();
+if (import.meta.url === `file://${process.argv[1]}`) await main();
