@@ -1,7 +1,7 @@
 /**
  * Audit log append throughput: durable appends per second with group commit, against a baseline
  * measured in the same run on the same disk: the same log with maxBatch 1, i.e. one commit and
- * one fsync per record (what awaiting one lmdb put per record costs, DEPENDENCY-NOTES §6).
+ * one flush per record (what awaiting one durable write per record costs).
  * Both runs keep the same number of appends in flight (concurrent connections logging decisions),
  * so the ratio is what group commit buys under load.
  *

@@ -1,10 +1,11 @@
 /**
  * The audit log: every decision the appliance makes is appended here, durably, before the request
  * goes upstream (ARCHITECTURE "Data path" step 5). One writer process (the appliance) and any
- * number of readers (`bailiff audit`, the dashboard) share one LMDB directory.
+ * number of readers (`bailiff audit`, the dashboard) share one directory of segment files
+ * (store.ts).
  *
- * append() resolves only after the record is committed and fsync'd; concurrent appends share one
- * commit (group-commit.ts). Records are redacted (redact.ts), hash-chained (hash-chain.ts) and
+ * append() resolves only after the record is written and fdatasync'd; concurrent appends share
+ * one flush (group-commit.ts). Records are redacted (redact.ts), hash-chained (hash-chain.ts) and
  * never rewritten: a later result is a new record that references the first (complete()).
  */
 import { EventEmitter } from 'node:events';
@@ -13,15 +14,13 @@ import { canonicalParts } from './canonical-json.js';
 import { AuditError } from './errors.js';
 import { DEFAULT_MAX_BATCH, GroupCommitter, chainTip, type CommitStats } from './group-commit.js';
 import { normalizeInput, normalizeOutcome } from './normalize.js';
-import { pruneStep } from './retention.js';
-import { checkQuery, readChunk, startSeq, type AuditQuery } from './query.js';
+import { prune } from './retention.js';
+import { checkQuery, readChunk, startCursor, type AuditQuery } from './query.js';
 import { Redactor } from './redact.js';
 import {
   AUDIT_FORMAT_VERSION, type AuditDraft, type AuditEntry, type AuditOutcome, type AuditRecordInput, type JsonObject,
 } from './record.js';
-import {
-  decodeEntry, openStore, readAnchor, readHead, refreshSnapshot, type AuditStore, type ChainPoint,
-} from './store.js';
+import { closeStore, openStore, positionFor, readLines, type AuditStore, type ChainPoint } from './store.js';
 import { verifyStore, type VerifyOptions, type VerifyResult } from './verify.js';
 import { DEFAULT_POLL_MS, waitForAppend } from './wait-for-append.js';
 
@@ -32,6 +31,18 @@ export const MAX_RECORD_BYTES = 1 << 20;
 const READ_CHUNK = 512;
 
 const DEFAULT_PRUNE_INTERVAL_MS = 60 * 60 * 1000;
+
+/** Records appended and not yet completed whose identity fields are kept in memory. */
+const MAX_AWAITING_COMPLETION = 65_536;
+
+/** The fields a completion record repeats from the record it completes, so filters by peer find it. */
+function identity(entry: Partial<AuditRecordInput>): Partial<AuditRecordInput> {
+  const copied: Partial<AuditRecordInput> = { kind: entry.kind ?? 'system' };
+  for (const field of ['connectionId', 'peer', 'peerAddress', 'profile', 'endpoint', 'credential'] as const) {
+    if (entry[field] !== undefined) copied[field] = entry[field];
+  }
+  return copied;
+}
 
 export interface AuditRetention {
   /** Records older than this are removed (as a prefix, see retention.ts). */
@@ -48,6 +59,8 @@ export interface AuditLogOptions {
   readOnly?: boolean;
   /** Most records per commit. 1 turns group commit off (one fsync per record; the bench baseline). */
   maxBatch?: number;
+  /** Segment size at which a new segment file is started (default 64 MiB). */
+  segmentBytes?: number;
   /** Secret values to redact from the start (more with addSecrets()). */
   secrets?: Iterable<string>;
 }
@@ -71,8 +84,13 @@ export class AuditLog {
   readonly #clock: () => Date;
   readonly #retention: AuditRetention | undefined;
   readonly #redactor = new Redactor();
-  readonly #committer: GroupCommitter;
+  readonly #committer: GroupCommitter | undefined;
   readonly #events = new EventEmitter();
+  /**
+   * What complete() copies from the record it completes, kept from the append until then so
+   * completing costs no read of the files (bounded: oldest dropped, then read back if needed).
+   */
+  readonly #awaitingCompletion = new Map<number, Partial<AuditRecordInput>>();
   #acknowledged: ChainPoint | null = null;
   #pruneTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -84,8 +102,9 @@ export class AuditLog {
     this.#retention = options.retention;
     if (options.secrets) this.#redactor.add(options.secrets);
     this.#events.setMaxListeners(0); // every follower waits on 'commit'
-    this.#committer = new GroupCommitter(store, {
+    this.#committer = store.readOnly ? undefined : new GroupCommitter(store, {
       maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
+      ...(options.segmentBytes !== undefined ? { segmentBytes: options.segmentBytes } : {}),
       onCommit: (entries) => {
         const last = entries[entries.length - 1];
         if (last) this.#acknowledged = { seq: last.seq, hash: last.hash };
@@ -102,7 +121,14 @@ export class AuditLog {
     if (retention !== undefined && !(retention.maxAgeMs > 0)) {
       throw new AuditError('AUDIT_BAD_OPTION', 'retention.maxAgeMs must be positive');
     }
-    const log = new AuditLog(options, openStore(options.dir, options.readOnly === true));
+    const store = openStore(options.dir, options.readOnly === true);
+    let log: AuditLog;
+    try {
+      log = new AuditLog(options, store);
+    } catch (error) {
+      closeStore(store);
+      throw error instanceof AuditError ? error : new AuditError('AUDIT_NOT_FOUND', `cannot open the audit log in ${options.dir}: ${(error as Error).message}`, { cause: error });
+    }
     if (retention && !options.readOnly) {
       try {
         await log.prune();
@@ -141,7 +167,15 @@ export class AuditLog {
     try {
       this.#writable();
       const body = normalizeInput(record, (s) => this.#redactor.apply(s));
-      return this.#submit(body as unknown as AuditRecordInput, undefined);
+      const appended = this.#submit(body as unknown as AuditRecordInput, undefined);
+      if (body.kind !== 'decision' && body.kind !== 'connection') return appended;
+      return appended.then((entry) => {
+        this.#awaitingCompletion.set(entry.seq, identity(entry));
+        if (this.#awaitingCompletion.size > MAX_AWAITING_COMPLETION) {
+          this.#awaitingCompletion.delete(this.#awaitingCompletion.keys().next().value!);
+        }
+        return entry;
+      });
     } catch (error) {
       return Promise.reject(error as Error);
     }
@@ -156,20 +190,16 @@ export class AuditLog {
     try {
       this.#writable();
       const normalized = normalizeOutcome(outcome, (s) => this.#redactor.apply(s)) as AuditOutcome;
-      const head = readHead(this.#store);
-      const headSeq = head !== null && head !== 'bad' ? head.seq : 0;
-      if (!Number.isSafeInteger(seq) || seq < 1 || seq > headSeq) {
+      if (!Number.isSafeInteger(seq) || seq < 1 || seq > this.#committer!.tip.seq) {
         throw new AuditError('AUDIT_UNKNOWN_SEQ', `no record ${seq} to complete`);
       }
-      const text = this.#store.records.get(seq);
-      const original = text === undefined ? undefined : decodeEntry(text);
-      // A record already removed by retention still gets its completion, without the copied fields.
-      const anchor = readAnchor(this.#store);
-      const pruned = anchor !== null && anchor !== 'bad' && seq <= anchor.seq;
-      if (!original && !pruned) throw new AuditError('AUDIT_UNKNOWN_SEQ', `record ${seq} is missing or unreadable`);
-      const copied: Partial<AuditRecordInput> = { kind: original?.kind ?? 'system' };
-      for (const field of ['connectionId', 'peer', 'peerAddress', 'profile', 'endpoint', 'credential'] as const) {
-        if (original?.[field] !== undefined) copied[field] = original[field];
+      let copied = this.#awaitingCompletion.get(seq);
+      if (copied) this.#awaitingCompletion.delete(seq);
+      else {
+        // Not appended by this handle (or long ago): read it. A record already removed by
+        // retention still gets its completion, without the copied fields.
+        const original = this.get(seq);
+        copied = identity(original ?? { kind: 'system' });
       }
       return this.#submit(copied as AuditRecordInput, { completes: seq, outcome: normalized });
     } catch (error) {
@@ -193,14 +223,14 @@ export class AuditLog {
     if (size > MAX_RECORD_BYTES) {
       throw new AuditError('AUDIT_RECORD_TOO_LARGE', `record is about ${size} bytes, limit ${MAX_RECORD_BYTES}`);
     }
-    return this.#committer.submit({ draft, parts });
+    return this.#committer!.submit({ draft, parts });
   }
 
   /** Checks the whole chain, plus that every record this handle acknowledged is still there. */
   async verify(options: VerifyOptions = {}): Promise<VerifyResult> {
     this.#open();
+    await this.#committer?.idle();
     const expect = options.expect ?? this.#acknowledged ?? undefined;
-    refreshSnapshot(this.#store);
     return verifyStore(this.#store, expect ? { expect } : {});
   }
 
@@ -210,8 +240,7 @@ export class AuditLog {
     this.#open();
     let remaining = query.limit ?? Number.POSITIVE_INFINITY;
     if (remaining === 0) return;
-    refreshSnapshot(this.#store);
-    const cursor = { next: startSeq(this.#store, query) };
+    const cursor = startCursor(this.#store, query);
     while (!this.#closed) {
       const { entries, scanned } = readChunk(this.#store, query, cursor, READ_CHUNK);
       for (const entry of entries) {
@@ -234,10 +263,8 @@ export class AuditLog {
     const { signal } = options;
     const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
     let remaining = query.limit ?? Number.POSITIVE_INFINITY;
-    refreshSnapshot(this.#store);
-    const cursor = { next: startSeq(this.#store, query) };
+    const cursor = startCursor(this.#store, query);
     while (remaining > 0 && !signal?.aborted && !this.#closed) {
-      refreshSnapshot(this.#store);
       const { entries, scanned } = readChunk(this.#store, query, cursor, READ_CHUNK);
       for (const entry of entries) {
         yield entry;
@@ -256,41 +283,43 @@ export class AuditLog {
     if (!this.#retention) return { deleted: 0 };
     this.#writable();
     const cutoff = this.#clock().getTime() - this.#retention.maxAgeMs;
-    let deleted = 0;
-    for (;;) {
-      const step = await this.#store.env.transaction(() => pruneStep(this.#store, cutoff));
-      deleted += step.deleted;
-      if (step.finished) break;
-    }
-    if (deleted > 0) await this.#store.env.flushed;
-    return { deleted };
+    // The segment being appended to is closed first if the cut falls inside it.
+    return prune(this.#store, cutoff, () => this.#committer!.rotate());
   }
 
   /** The record at seq, if present and readable. */
   get(seq: number): AuditEntry | undefined {
     this.#open();
-    const text = this.#store.records.get(seq);
-    return text === undefined ? undefined : decodeEntry(text);
+    const position = positionFor(this.#store, seq);
+    for (;;) {
+      const lines = readLines(this.#store, position, READ_CHUNK);
+      for (const line of lines) {
+        if (line.entry?.seq === seq) return line.entry;
+      }
+      if (lines.length < READ_CHUNK) return undefined;
+    }
   }
 
   /** Where the next record will chain from: the newest durable record, or seq 0 and the genesis hash. */
   head(): ChainPoint {
     this.#open();
-    return chainTip(this.#store);
+    return this.#committer ? this.#committer.tip : chainTip(this.#store);
   }
 
   stats(): AuditLogStats {
-    return { ...this.#committer.stats(), pending: this.#committer.pending, acknowledgedSeq: this.#acknowledged?.seq ?? 0 };
+    const stats = this.#committer?.stats() ?? { commits: 0, records: 0, largestBatch: 0, failedCommits: 0, recoveredBytes: 0 };
+    return { ...stats, pending: this.#committer?.pending ?? 0, acknowledgedSeq: this.#acknowledged?.seq ?? 0 };
   }
 
-  /** Waits for queued appends to finish, stops followers and the prune timer, closes LMDB. */
+  /** Waits for queued appends to finish, stops followers and the prune timer, releases the files. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#pruneTimer);
-    await this.#committer.idle();
+    await this.#committer?.idle();
     this.#events.emit('close');
-    await this.#store.env.close();
+    await this.#committer?.close();
+    closeStore(this.#store);
   }
 
   #open(): void {

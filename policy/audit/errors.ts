@@ -7,7 +7,7 @@ export type AuditErrorCode =
   | 'AUDIT_BAD_RECORD'
   /** A record serialises to more than MAX_RECORD_BYTES. */
   | 'AUDIT_RECORD_TOO_LARGE'
-  /** The commit (or its fsync) failed: the records of that batch are not in the log. */
+  /** The write (or its fdatasync) failed: the records of that batch may not be in the log. */
   | 'AUDIT_WRITE_FAILED'
   /** A key that should be free already holds a record: the log was written behind our back. */
   | 'AUDIT_CONFLICT'
@@ -22,7 +22,11 @@ export type AuditErrorCode =
   /** A write was attempted through a read-only handle. */
   | 'AUDIT_READ_ONLY'
   /** Bad options given to open() or query(). */
-  | 'AUDIT_BAD_OPTION';
+  | 'AUDIT_BAD_OPTION'
+  /** Another process (or handle) already writes this log: two writers would fork the chain. */
+  | 'AUDIT_LOCKED'
+  /** An earlier flush failed: what reached the disk is unknown, so the log refuses appends until reopened. */
+  | 'AUDIT_FAILED';
 
 export class AuditError extends Error {
   readonly code: AuditErrorCode;

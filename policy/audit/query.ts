@@ -1,12 +1,11 @@
 /**
- * Reading the log in sequence order with simple filters. Records are keyed by seq, not by time;
- * `since` finds its start by binary search over seq, which relies on time growing with seq. A wall
- * clock stepped backwards can make `since` start a few records early or late around the step;
- * the records themselves are never reordered.
+ * Reading the log in sequence order with simple filters. `since` skips whole segments by the time
+ * of their first record, which relies on time growing with seq; within the segments read every
+ * record is checked, so a wall clock stepped backwards can only make the read start earlier.
  */
 import { AuditError } from './errors.js';
 import { AUDIT_KINDS, AUDIT_VERDICTS, type AuditEntry, type AuditKind, type AuditVerdict } from './record.js';
-import { decodeEntry, firstKey, lastKey, type AuditStore } from './store.js';
+import { listSegments, positionFor, readLines, startPosition, type AuditStore, type ReadPosition } from './store.js';
 
 export interface AuditQuery {
   /** Only records at or after this time. */
@@ -45,58 +44,57 @@ export function matches(entry: AuditEntry, query: AuditQuery): boolean {
   return true;
 }
 
-function timeAt(store: AuditStore, seqAtLeast: number): { key: number; ms: number } | undefined {
-  for (const { key, value } of store.records.getRange({ start: seqAtLeast, limit: 1 })) {
-    const entry = decodeEntry(value);
-    // An unreadable record sorts as "old": the search moves past it rather than stopping on it.
-    return { key, ms: entry ? Date.parse(entry.time) : Number.NEGATIVE_INFINITY };
-  }
-  return undefined;
-}
-
-/** The smallest seq whose record time is >= since (assuming time grows with seq). */
-export function seqAtTime(store: AuditStore, since: Date): number {
-  const first = firstKey(store);
-  const last = lastKey(store);
-  if (first === undefined || last === undefined) return 1;
-  let lo = first;
-  let hi = last + 1;
-  const target = since.getTime();
-  while (lo < hi) {
-    const mid = Math.floor((lo + hi) / 2);
-    const found = timeAt(store, mid);
-    if (found === undefined || found.key >= hi || found.ms >= target) hi = mid;
-    else lo = found.key + 1;
-  }
-  return lo;
+/** Where a read starts and which seq it expects next. */
+export interface Cursor {
+  position: ReadPosition;
+  /** Records with a lower seq are skipped (already read, or before fromSeq). */
+  next: number;
 }
 
 /**
- * Reads up to `maxScanned` records from `cursor.next` and returns the matching ones;
- * `cursor.next` ends at the seq after the last record looked at (matching or not), which is where
- * the next chunk, or follow(), resumes. Chunks are read synchronously and returned as arrays so no
- * LMDB read transaction stays open while a consumer awaits between records.
+ * The segment to start reading `since` from: the newest one whose first record is older than
+ * `since` (records are in time order as long as the wall clock does not step back; matches()
+ * filters exactly, this only skips whole segments).
  */
-export function readChunk(
-  store: AuditStore, query: AuditQuery, cursor: { next: number }, maxScanned: number,
-): { entries: AuditEntry[]; scanned: number } {
-  const entries: AuditEntry[] = [];
-  let scanned = 0;
-  for (const { key, value } of store.records.getRange({ start: cursor.next, limit: maxScanned })) {
-    scanned += 1;
-    cursor.next = key + 1;
-    const entry = decodeEntry(value);
-    if (!entry) {
-      query.onBadRecord?.(key);
-      continue;
-    }
-    if (matches(entry, query)) entries.push(entry);
+function segmentAtTime(store: AuditStore, since: Date): ReadPosition {
+  const segments = listSegments(store);
+  for (let i = segments.length - 1; i >= 0; i--) {
+    const position = { segment: segments[i]!.name, offset: 0 };
+    const first = readLines(store, position, 1)[0];
+    const ms = first?.entry ? Date.parse(first.entry.time) : Number.NaN;
+    if (ms < since.getTime()) return { segment: segments[i]!.name, offset: 0 };
   }
-  return { entries, scanned };
+  return startPosition();
 }
 
-export function startSeq(store: AuditStore, query: AuditQuery): number {
-  let start = Math.max(1, query.fromSeq ?? 1);
-  if (query.since !== undefined) start = Math.max(start, seqAtTime(store, query.since));
-  return start;
+export function startCursor(store: AuditStore, query: AuditQuery): Cursor {
+  const next = Math.max(1, query.fromSeq ?? 1);
+  let position = next > 1 ? positionFor(store, next) : startPosition();
+  if (query.since !== undefined) {
+    const bySince = segmentAtTime(store, query.since);
+    if (bySince.segment > position.segment) position = bySince;
+  }
+  return { position, next };
+}
+
+/**
+ * Reads up to `maxScanned` records from the cursor and returns the matching ones; the cursor
+ * ends after the last line looked at (matching or not), which is where the next chunk, or
+ * follow(), resumes. Chunks are read synchronously and returned as arrays.
+ */
+export function readChunk(
+  store: AuditStore, query: AuditQuery, cursor: Cursor, maxScanned: number,
+): { entries: AuditEntry[]; scanned: number } {
+  const entries: AuditEntry[] = [];
+  const lines = readLines(store, cursor.position, maxScanned);
+  for (const { entry } of lines) {
+    if (!entry) {
+      query.onBadRecord?.(cursor.next);
+      continue;
+    }
+    if (entry.seq < cursor.next) continue;
+    cursor.next = entry.seq + 1;
+    if (matches(entry, query)) entries.push(entry);
+  }
+  return { entries, scanned: lines.length };
 }

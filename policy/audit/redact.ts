@@ -1,6 +1,6 @@
 /**
  * Secret redaction applied to every string of a record before it is hashed and stored, so a
- * credential value can never reach the audit file, not even in a freed LMDB page.
+ * credential value can never reach the audit file, not even in a torn tail cut off at reopen.
  *
  * Two things are replaced by REDACTED:
  *  - every occurrence of a registered secret value (and its URL-encoded form), including

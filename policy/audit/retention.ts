@@ -7,46 +7,96 @@
  * and stops at the first record that does not verify: retention must never launder tampering by
  * moving the anchor over it. A log with a problem near its start therefore stops being pruned
  * until an operator looks at it.
+ *
+ * Order of effects, each durable before the next: the anchor; whole segments removed; a segment
+ * cut in the middle rewritten as a new file named for its first kept record (temp file, fsync,
+ * rename) before the old one goes. A crash in between leaves records at or below the anchor,
+ * which readers skip and the next prune removes.
  */
+import { closeSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync, fstatSync } from 'node:fs';
+import { join } from 'node:path';
 import { hashRecord, GENESIS_HASH } from './hash-chain.js';
 import type { JsonObject } from './record.js';
-import { META_ANCHOR, decodeEntry, readAnchor, type Anchor, type AuditStore } from './store.js';
+import {
+  ANCHOR_FILE, listSegments, readAnchor, readLines, segmentName, syncDir, writeDurably, type Anchor, type AuditStore,
+} from './store.js';
 
-/** Bounded transaction size: a first prune of a large old log runs as several transactions. */
-export const PRUNE_BATCH = 5000;
+const SCAN_CHUNK = 4096;
 
-export interface PruneStep {
-  deleted: number;
-  /** True when the step stopped before PRUNE_BATCH because nothing more is old enough (or a problem). */
-  finished: boolean;
-  anchor: Anchor | null;
-}
-
-/** Must run inside a write transaction. */
-export function pruneStep(store: AuditStore, cutoffMs: number): PruneStep {
-  const stored = readAnchor(store);
-  if (stored === 'bad') return { deleted: 0, finished: true, anchor: null };
+/** Finds the last record to remove: old enough, and everything up to it intact. */
+function lastDoomed(store: AuditStore, cutoffMs: number, stored: Anchor | null): { anchor: Anchor; segment: string; end: number } | null {
   let expectedSeq = stored ? stored.seq + 1 : 1;
   let prevHash = stored ? stored.hash : GENESIS_HASH;
-  let anchor: Anchor | null = stored;
-  const doomed: number[] = [];
-  let finished = true;
-  for (const { key, value } of store.records.getRange({ limit: PRUNE_BATCH + 1 })) {
-    if (doomed.length === PRUNE_BATCH) {
-      finished = false;
-      break;
+  let found: { anchor: Anchor; segment: string; end: number } | null = null;
+  const position = { segment: '', offset: 0 };
+  for (;;) {
+    const lines = readLines(store, position, SCAN_CHUNK);
+    for (const line of lines) {
+      const entry = line.entry;
+      if (entry && stored && entry.seq <= stored.seq) continue; // left by a prune that crashed half-way
+      if (!entry || entry.seq !== expectedSeq || entry.prevHash !== prevHash) return found;
+      if (hashRecord(entry as unknown as JsonObject) !== entry.hash) return found;
+      if (!(Date.parse(entry.time) < cutoffMs)) return found;
+      found = { anchor: { seq: entry.seq, hash: entry.hash, time: entry.time }, segment: line.segment, end: line.end };
+      expectedSeq = entry.seq + 1;
+      prevHash = entry.hash;
     }
-    const entry = decodeEntry(value);
-    if (!entry || entry.seq !== key || key !== expectedSeq || entry.prevHash !== prevHash) break;
-    if (hashRecord(entry as unknown as JsonObject) !== entry.hash) break;
-    const ms = Date.parse(entry.time);
-    if (!(ms < cutoffMs)) break;
-    doomed.push(key);
-    anchor = { seq: key, hash: entry.hash, time: entry.time };
-    expectedSeq = key + 1;
-    prevHash = entry.hash;
+    if (lines.length < SCAN_CHUNK) return found;
   }
-  for (const key of doomed) void store.records.remove(key);
-  if (doomed.length > 0 && anchor) void store.meta.put(META_ANCHOR, anchor);
-  return { deleted: doomed.length, finished, anchor };
+}
+
+/** Copies bytes [from, end of file) of a segment into a new segment file, durably. */
+function rewriteTail(store: AuditStore, name: string, from: number, firstSeq: number): void {
+  const source = openSync(join(store.dir, name), 'r');
+  const target = segmentName(firstSeq);
+  const tmp = join(store.dir, `.${target}.tmp`);
+  const out = openSync(tmp, 'w', 0o600);
+  try {
+    const size = fstatSync(source).size;
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    for (let at = from; at < size;) {
+      const got = readSync(source, buffer, 0, Math.min(buffer.length, size - at), at);
+      if (got === 0) break;
+      writeSync(out, buffer, 0, got);
+      at += got;
+    }
+    fsyncSync(out);
+  } finally {
+    closeSync(out);
+    closeSync(source);
+  }
+  renameSync(tmp, join(store.dir, target));
+  syncDir(store.dir);
+}
+
+/**
+ * Removes records older than `cutoffMs`. `rotate` closes the segment being appended to, called
+ * when the cut falls inside it (only closed segments are rewritten).
+ */
+export async function prune(store: AuditStore, cutoffMs: number, rotate: () => Promise<void>): Promise<{ deleted: number }> {
+  const stored = readAnchor(store);
+  if (stored === 'bad') return { deleted: 0 };
+  const doomed = lastDoomed(store, cutoffMs, stored);
+  if (!doomed) return { deleted: 0 };
+  const segments = listSegments(store);
+  const at = segments.findIndex((s) => s.name === doomed.segment);
+  const cutSegment = segments[at]!;
+  // Only closed segments are removed or rewritten: close the open one if the cut is in it.
+  if (at === segments.length - 1) await rotate();
+  const size = fstatSize(store, cutSegment.name);
+  writeDurably(store.dir, ANCHOR_FILE, JSON.stringify(doomed.anchor));
+  for (const segment of segments.slice(0, at)) unlinkSync(join(store.dir, segment.name));
+  if (doomed.end < size) rewriteTail(store, cutSegment.name, doomed.end, doomed.anchor.seq + 1);
+  unlinkSync(join(store.dir, cutSegment.name));
+  syncDir(store.dir);
+  return { deleted: doomed.anchor.seq - (stored ? stored.seq : 0) };
+}
+
+function fstatSize(store: AuditStore, name: string): number {
+  const fd = openSync(join(store.dir, name), 'r');
+  try {
+    return fstatSync(fd).size;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -1,19 +1,19 @@
 /**
- * Chain verification: walks every stored record in key order and checks that
- *  - each value parses as an entry and is stored under its own seq        (AUDIT_BAD_RECORD, AUDIT_SEQ_MISMATCH)
+ * Chain verification: walks every stored line in file order and checks that
+ *  - each line parses as an entry, in seq order                           (AUDIT_BAD_RECORD, AUDIT_SEQ_MISMATCH)
  *  - seqs are consecutive from the retention anchor (or 1)                (AUDIT_GAP)
  *  - each record's hash matches its content                               (AUDIT_HASH_MISMATCH)
  *  - each prevHash is the previous record's hash (or anchor / genesis)    (AUDIT_CHAIN_BROKEN)
  *  - the stored head and any externally known head are present             (AUDIT_TRUNCATED, AUDIT_BAD_HEAD)
  *
- * The hash chain alone cannot see a cut tail; the head pointer (written in the same transaction
- * as the records) catches a naive cut, and an acknowledged seq/hash known outside the database
- * (the writer's own memory, a checkpoint an operator saved) catches one that also rewrote the head.
+ * The hash chain alone cannot see a cut tail; the head pointer (rewritten after each flush)
+ * catches a naive cut, and an acknowledged seq/hash known outside the files (the writer's own
+ * memory, a checkpoint an operator saved) catches one that also rewrote the head.
  * Records never acknowledged (a crash before their commit) are simply absent and not a problem.
  */
 import { hashRecord, GENESIS_HASH } from './hash-chain.js';
 import type { JsonObject } from './record.js';
-import { decodeEntry, readAnchor, readHead, type AuditStore, type ChainPoint } from './store.js';
+import { readAnchor, readHead, readLines, startPosition, type AuditStore, type ChainPoint } from './store.js';
 
 export type VerifyProblemCode =
   | 'AUDIT_HASH_MISMATCH'
@@ -44,6 +44,8 @@ export interface VerifyOptions {
 /** A corrupt log of millions of records should not produce millions of problem objects. */
 const MAX_PROBLEMS = 1000;
 
+const CHUNK = 4096;
+
 export function verifyStore(store: AuditStore, options: VerifyOptions = {}): VerifyResult {
   const problems: VerifyProblem[] = [];
   const report = (seq: number, code: VerifyProblemCode, message: string): void => {
@@ -67,52 +69,61 @@ export function verifyStore(store: AuditStore, options: VerifyOptions = {}): Ver
 
   let count = 0;
   let last: ChainPoint | null = anchor !== null && anchor !== 'bad' ? { seq: anchor.seq, hash: anchor.hash } : { seq: 0, hash: GENESIS_HASH };
-  const seen = new Map<number, string>(); // only for options.expect: seq -> hash
+  const seen = new Map<number, string>(); // only for the head and options.expect: seq -> hash
   const expect = options.expect;
+  const head = readHead(store);
+  const watched = new Set<number>();
+  if (expect) watched.add(expect.seq);
+  if (head !== null && head !== 'bad') watched.add(head.seq);
 
-  // One snapshot for the whole walk, so a concurrent append or prune cannot show a false gap.
-  for (const { key, value } of store.records.getRange({ snapshot: true })) {
-    count += 1;
-    const entry = typeof value === 'string' ? decodeEntry(value) : undefined;
-    if (!entry) {
-      report(key, 'AUDIT_BAD_RECORD', `record under key ${key} is not a valid entry`);
+  const position = startPosition();
+  for (;;) {
+    const lines = readLines(store, position, CHUNK);
+    for (const line of lines) {
+      const entry = line.entry;
+      if (entry && anchor !== null && anchor !== 'bad' && entry.seq <= anchor.seq && expectedSeq === anchor.seq + 1 && count === 0) {
+        continue; // removed by retention, left by a prune that stopped half-way
+      }
+      count += 1;
+      if (!entry) {
+        const at = expectedSeq === -1 ? (last ? last.seq + 1 : 0) : expectedSeq;
+        report(at, 'AUDIT_BAD_RECORD', `line at byte ${line.offset} of ${line.segment} is not a valid entry`);
+        if (expectedSeq !== -1) expectedSeq += 1;
+        prevHash = null;
+        last = null;
+        continue;
+      }
+      const key = entry.seq;
+      if (expectedSeq !== -1 && key > expectedSeq) {
+        const missing = key - expectedSeq === 1 ? `${expectedSeq}` : `${expectedSeq}..${key - 1}`;
+        report(expectedSeq, 'AUDIT_GAP', `record(s) ${missing} missing`);
+      } else if (expectedSeq !== -1 && key < expectedSeq) {
+        report(key, 'AUDIT_SEQ_MISMATCH', `record ${key} found where ${expectedSeq} belongs (moved, copied or reordered)`);
+      } else if (prevHash !== null && entry.prevHash !== prevHash) {
+        // Only reported when there is no gap: after a gap the link cannot match anyway.
+        report(key, 'AUDIT_CHAIN_BROKEN', `prevHash does not match the hash of record ${key - 1}`);
+      }
+      const actual = hashRecord(entry as unknown as JsonObject);
+      if (actual !== entry.hash) report(key, 'AUDIT_HASH_MISMATCH', `content does not match its hash (edited)`);
+      if (watched.has(key)) seen.set(key, entry.hash);
       expectedSeq = key + 1;
-      prevHash = null;
-      last = null;
-      continue;
+      // Chain on the stored hash: one edited record is one problem, not one per following record.
+      prevHash = entry.hash;
+      last = { seq: key, hash: entry.hash };
     }
-    if (entry.seq !== key) {
-      report(key, 'AUDIT_SEQ_MISMATCH', `key ${key} holds record seq ${entry.seq} (moved or reordered)`);
-    }
-    if (expectedSeq !== -1 && key > expectedSeq) {
-      const missing = key - expectedSeq === 1 ? `${expectedSeq}` : `${expectedSeq}..${key - 1}`;
-      report(expectedSeq, 'AUDIT_GAP', `record(s) ${missing} missing`);
-    } else if (prevHash !== null && entry.prevHash !== prevHash) {
-      // Only reported when there is no gap: after a gap the link cannot match anyway.
-      report(key, 'AUDIT_CHAIN_BROKEN', `prevHash does not match the hash of record ${key - 1}`);
-    }
-    const actual = hashRecord(entry as unknown as JsonObject);
-    if (actual !== entry.hash) report(key, 'AUDIT_HASH_MISMATCH', `content does not match its hash (edited)`);
-    if (expect && expect.seq === key) seen.set(key, entry.hash);
-    expectedSeq = key + 1;
-    // Chain on the stored hash: one edited record is one problem, not one per following record.
-    prevHash = entry.hash;
-    last = { seq: key, hash: entry.hash };
+    if (lines.length < CHUNK) break;
   }
 
-  const head = readHead(store);
   const lastSeq = last?.seq ?? expectedSeq - 1;
   if (head === 'bad') {
     report(lastSeq, 'AUDIT_BAD_HEAD', 'head pointer is malformed');
-  } else if (head === null) {
-    if (count > 0) report(lastSeq, 'AUDIT_BAD_HEAD', 'head pointer missing although records exist');
-  } else if (head.seq > lastSeq) {
+  } else if (head !== null && head.seq > lastSeq) {
     const cut = head.seq - lastSeq === 1 ? `${head.seq}` : `${lastSeq + 1}..${head.seq}`;
     report(lastSeq + 1, 'AUDIT_TRUNCATED', `acknowledged record(s) ${cut} missing at the end`);
-  } else if (head.seq < lastSeq) {
-    report(head.seq + 1, 'AUDIT_BAD_HEAD', `records after the head pointer (head ${head.seq}, last ${lastSeq})`);
-  } else if (last !== null && head.hash !== last.hash) {
-    report(lastSeq, 'AUDIT_BAD_HEAD', 'head pointer hash does not match the last record');
+  } else if (head !== null && seen.has(head.seq) && seen.get(head.seq) !== head.hash) {
+    // Records after the head are normal (the head is rewritten after each flush, without one of
+    // its own); the record the head names must still be the one that was acknowledged.
+    report(head.seq, 'AUDIT_BAD_HEAD', `record ${head.seq} is not the one the head pointer acknowledged`);
   }
 
   if (expect) {

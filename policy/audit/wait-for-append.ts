@@ -1,7 +1,7 @@
 /**
  * How follow() sleeps between reads: woken at once by an append committed in this process, and
  * otherwise by a poll timer, because the appliance writes from another process than
- * `bailiff audit --follow` and LMDB has no cross-process notification.
+ * `bailiff audit --follow` and files have no cross-process notification that works everywhere.
  */
 import type { EventEmitter } from 'node:events';
 

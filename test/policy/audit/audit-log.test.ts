@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import {
@@ -205,6 +207,84 @@ describe('group commit', () => {
       // Closing a reader in the same process must not disturb the writer's environment.
       assert.equal((await writer.append(decision(2))).seq, 2);
       await writer.close();
+    } finally {
+      cleanup();
+    }
+  });
+});
+
+describe('segment files', () => {
+  test('segments roll over; reads, get, since, verify and reopening span them', async () => {
+    const { dir, cleanup } = tempDir();
+    let now = Date.parse('2026-03-01T10:00:00Z');
+    try {
+      const log = await AuditLog.open({ dir, segmentBytes: 4096, clock: () => new Date(now) });
+      for (let i = 0; i < 120; i++) {
+        now += 1000;
+        await log.append(decision(i));
+      }
+      const segments = readdirSync(dir).filter((n) => n.endsWith('.jsonl')).sort();
+      assert.ok(segments.length >= 10, `only ${segments.length} segments`);
+      // Each segment is named by its first record and holds consecutive records.
+      for (const name of segments) {
+        const first = JSON.parse(readFileSync(join(dir, name), 'utf8').split('\n')[0]!.replace(/\0+$/, '')) as AuditEntry;
+        assert.equal(first.seq, Number(name.slice(0, 20)));
+      }
+      assert.deepEqual((await collect(log.query({}))).map((e) => e.seq), Array.from({ length: 120 }, (_, i) => i + 1));
+      assert.equal(log.get(77)?.seq, 77);
+      const since = await collect(log.query({ since: new Date(Date.parse('2026-03-01T10:00:00Z') + 100_000) }));
+      assert.deepEqual(since.map((e) => e.seq), Array.from({ length: 21 }, (_, i) => i + 100));
+      await log.close();
+      const again = await AuditLog.open({ dir, segmentBytes: 4096 });
+      assert.equal((await again.append(decision(500))).seq, 121);
+      const result = await again.verify();
+      assert.equal(result.ok && result.count, 121);
+      await again.close();
+    } finally {
+      cleanup();
+    }
+  });
+
+  test('a torn tail (a write that never finished) is cut at reopen; acknowledged records stay', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const log = await AuditLog.open({ dir });
+      for (let i = 0; i < 5; i++) await log.append(decision(i));
+      await log.close();
+      const [segment] = readdirSync(dir).filter((n) => n.endsWith('.jsonl'));
+      const path = join(dir, segment!);
+      const intact = readFileSync(path);
+      // Half a record, then the zeros a preallocated segment would have after it.
+      writeFileSync(path, Buffer.concat([intact, Buffer.from('{"kind":"decision","peer":"half'), Buffer.alloc(4096)]));
+      const reader = await AuditLog.open({ dir, readOnly: true });
+      assert.equal((await collect(reader.query({}))).length, 5, 'readers stop at the unfinished line');
+      await reader.close();
+      const again = await AuditLog.open({ dir });
+      assert.equal(again.stats().recoveredBytes, '{"kind":"decision","peer":"half'.length);
+      assert.equal((await again.append(decision(9))).seq, 6);
+      assert.equal((await again.verify()).ok, true);
+      await again.close();
+      assert.ok(readFileSync(path).subarray(0, intact.length).equals(intact));
+    } finally {
+      cleanup();
+    }
+  });
+
+  test('zero-filled extents never cover records: 3 extents of concurrent appends verify', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const log = await AuditLog.open({ dir });
+      const big = 'x'.repeat(4000);
+      let seq = 0;
+      await Promise.all([0, 1, 2, 3].map(async (k) => {
+        for (let i = 0; i < 800; i++) seq = Math.max(seq, (await log.append(decision(i, { reason: `${k}${big}` }))).seq);
+      }));
+      const result = await log.verify();
+      assert.deepEqual(result.ok ? result.count : result.problems.slice(0, 3), 3200);
+      await log.close();
+      const reader = await AuditLog.open({ dir, readOnly: true });
+      assert.equal((await reader.verify()).ok, true);
+      await reader.close();
     } finally {
       cleanup();
     }

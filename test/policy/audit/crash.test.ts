@@ -1,7 +1,7 @@
 /**
  * THE crash test: a writer process is SIGKILLed mid-stream; every seq it acknowledged must be in
  * the log after reopening, the chain must verify, and appending must continue. Repeated on the
- * same directory, so reopening after a crash (stale LMDB lock/reader slots) is exercised too.
+ * same directory, so reopening after a crash (a stale writer lock, a torn tail) is exercised too.
  */
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';

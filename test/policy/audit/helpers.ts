@@ -1,10 +1,9 @@
-/** Shared test helpers: temp log directories, sample records, raw LMDB access for tamper tests. */
-import { mkdtempSync, rmSync } from 'node:fs';
+/** Shared test helpers: temp log directories, sample records, raw file access for tamper tests. */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { open, type Database, type RootDatabase } from 'lmdb';
 import type { AuditRecordInput } from '../../../policy/audit/index.js';
-import { META_DB, RECORDS_DB } from '../../../policy/audit/store.js';
+import { ANCHOR_FILE, HEAD_FILE, SEGMENT_SUFFIX } from '../../../policy/audit/store.js';
 
 export function tempDir(prefix = 'bailiff-audit-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -30,19 +29,53 @@ export function decision(i: number, extra: Partial<AuditRecordInput> = {}): Audi
   };
 }
 
+/** Slot-addressed access to the stored lines, keyed by the seq each line had when opened. */
+export interface RawRecords {
+  get(seq: number): string | undefined;
+  putSync(seq: number, text: string): void;
+  removeSync(seq: number): void;
+}
+
 export interface RawLog {
-  env: RootDatabase;
-  records: Database<string, number>;
-  meta: Database<unknown, string>;
+  records: RawRecords;
+  anchor(): unknown;
+  setHead(point: { seq: number; hash: string }): void;
   close: () => Promise<void>;
 }
 
-/** Opens the log's LMDB directly, as an attacker with file access would, to tamper with it. */
+/** Opens the log's files directly, as an attacker with file access would, to tamper with them. */
 export function openRaw(dir: string): RawLog {
-  const env = open({ path: dir, maxDbs: 4 });
-  const records = env.openDB<string, number>({ name: RECORDS_DB, encoding: 'string' });
-  const meta = env.openDB<unknown, string>({ name: META_DB, encoding: 'json' });
-  return { env, records, meta, close: () => env.close() };
+  const segments = readdirSync(dir).filter((n) => n.endsWith(SEGMENT_SUFFIX)).sort();
+  const slots = new Map<number, { segment: string; text: string }>();
+  for (const segment of segments) {
+    // A segment's data ends at its first NUL: the writer keeps zeros ahead of its records.
+    for (const text of readFileSync(join(dir, segment), 'utf8').split('\0')[0]!.split('\n')) {
+      if (text.length === 0) continue;
+      slots.set((JSON.parse(text) as { seq: number }).seq, { segment, text });
+    }
+  }
+  const save = (): void => {
+    for (const segment of segments) {
+      const lines = [...slots].filter(([, v]) => v.segment === segment).sort((a, b) => a[0] - b[0]).map(([, v]) => `${v.text}\n`);
+      writeFileSync(join(dir, segment), lines.join(''));
+    }
+  };
+  return {
+    records: {
+      get: (seq) => slots.get(seq)?.text,
+      putSync: (seq, text) => {
+        slots.set(seq, { segment: slots.get(seq)?.segment ?? segments[segments.length - 1]!, text });
+        save();
+      },
+      removeSync: (seq) => {
+        slots.delete(seq);
+        save();
+      },
+    },
+    anchor: () => JSON.parse(readFileSync(join(dir, ANCHOR_FILE), 'utf8')) as unknown,
+    setHead: (point) => writeFileSync(join(dir, HEAD_FILE), JSON.stringify(point)),
+    close: async () => undefined,
+  };
 }
 
 /** Spawns a TypeScript fixture the way the brief says: `node --import tsx <script>`. */

@@ -89,12 +89,12 @@ describe('redaction in the log', () => {
       await log.close();
     }
     try {
-      // Read every file of the LMDB directory as bytes: data pages, free pages, lock file.
+      // Read every file of the log directory as bytes: segments, head, lock file.
       const files = readdirSync(dir).map((name) => readFileSync(join(dir, name)));
       const all = Buffer.concat(files);
       assert.ok(all.includes(canary), 'the raw read must see record content, or the test proves nothing');
       for (const needle of [secret, encodeURIComponent(secret), urlPassword, 'bearer-token-a1b2c3']) {
-        assert.equal(all.includes(needle), false, `${needle} found in the raw database files`);
+        assert.equal(all.includes(needle), false, `${needle} found in the raw log files`);
       }
     } finally {
       cleanup();

@@ -2,7 +2,6 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 import { AuditLog, type AuditEntry, type VerifyResult } from '../../../policy/audit/index.js';
-import { META_ANCHOR } from '../../../policy/audit/store.js';
 import { decision, openRaw, tempDir } from './helpers.js';
 
 const T0 = Date.parse('2026-05-01T00:00:00Z');
@@ -48,7 +47,7 @@ describe('retention', () => {
       assert.equal((await log.append(decision(99))).seq, 31);
       assert.equal((await log.verify()).ok, true);
       const raw = openRaw(dir);
-      assert.deepEqual(raw.meta.get(META_ANCHOR), { seq: 20, hash: middle[9]!.hash, time: middle[9]!.time });
+      assert.deepEqual(raw.anchor(), { seq: 20, hash: middle[9]!.hash, time: middle[9]!.time });
       await raw.close();
     } finally {
       await log.close();
