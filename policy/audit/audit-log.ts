@@ -214,7 +214,8 @@ export class AuditLog {
 
   #submit(body: AuditRecordInput, completion: { completes: number; outcome: AuditOutcome } | undefined): Promise<AuditEntry> {
     // time is taken at the call, not at commit: it is when the event happened.
-    const draft: AuditDraft = { ...body, ...completion, v: AUDIT_FORMAT_VERSION, time: this.#clock().toISOString() };
+    // body is this log's own copy (normalised or copied above): completed in place, not copied again.
+    const draft = Object.assign(body, completion, { v: AUDIT_FORMAT_VERSION, time: this.#clock().toISOString() }) as AuditDraft;
     // Encoded here, outside the commit, so it overlaps the previous batch's fsync.
     const parts = canonicalParts(draft as unknown as JsonObject);
     let size = 0;

@@ -228,7 +228,7 @@ class SegmentWriter {
       const linkParts: CanonicalParts = [part('prevHash', JSON.stringify(prevHash)), part('seq', String(seq))];
       hash = hashCanonical(joinParts(parts, linkParts));
       lines.push(joinParts(parts, [part('hash', JSON.stringify(hash)), ...linkParts]));
-      entries.push({ ...draft, seq, prevHash, hash });
+      entries.push(Object.assign(draft, { seq, prevHash, hash }) as AuditEntry); // the draft is the log's own
     }
     lines.push('');
     this.tip = { seq, hash };

@@ -20,41 +20,57 @@ function bad(path: string, message: string): AuditError {
   return new AuditError('AUDIT_BAD_RECORD', `${path}: ${message}`);
 }
 
-export function toJson(value: unknown, mapString: StringMapper, path = '$', depth = 0): JsonValue {
-  if (depth > MAX_DEPTH) throw bad(path, `nested deeper than ${MAX_DEPTH}`);
+/** Where in the record a value is, built only for an error message. */
+type Trail = Array<string | number>;
+
+function pathOf(trail: Trail): string {
+  return trail.reduce<string>((path, step) => (typeof step === 'number' ? `${path}[${step}]` : `${path}.${step}`), '$');
+}
+
+export function toJson(value: unknown, mapString: StringMapper, trail: Trail = []): JsonValue {
+  if (trail.length > MAX_DEPTH) throw bad(pathOf(trail), `nested deeper than ${MAX_DEPTH}`);
   switch (typeof value) {
     case 'string':
       return mapString(value);
     case 'boolean':
       return value;
     case 'number':
-      if (!Number.isFinite(value)) throw bad(path, `number ${value} has no JSON form`);
+      if (!Number.isFinite(value)) throw bad(pathOf(trail), `number ${value} has no JSON form`);
       return value;
     case 'bigint':
       return value.toString();
     case 'object': {
       if (value === null) return null;
       if (value instanceof Date) {
-        if (Number.isNaN(value.getTime())) throw bad(path, 'invalid Date');
+        if (Number.isNaN(value.getTime())) throw bad(pathOf(trail), 'invalid Date');
         return value.toISOString();
       }
       if (Array.isArray(value)) {
-        return value.map((item, i) => {
-          if (item === undefined) throw bad(`${path}[${i}]`, 'undefined in an array');
-          return toJson(item, mapString, `${path}[${i}]`, depth + 1);
-        });
+        const out: JsonValue[] = new Array<JsonValue>(value.length);
+        for (let i = 0; i < value.length; i++) {
+          trail.push(i);
+          if (value[i] === undefined) throw bad(pathOf(trail), 'undefined in an array');
+          out[i] = toJson(value[i], mapString, trail);
+          trail.pop();
+        }
+        return out;
       }
       const proto = Object.getPrototypeOf(value) as unknown;
-      if (proto !== Object.prototype && proto !== null) throw bad(path, 'not a plain object');
+      if (proto !== Object.prototype && proto !== null) throw bad(pathOf(trail), 'not a plain object');
+      // Keys inserted in sorted order, so canonicalJson can take its native fast path.
       const out: JsonObject = {};
-      for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+      const source = value as Record<string, unknown>;
+      for (const key of Object.keys(source).sort()) {
+        const item = source[key];
         if (item === undefined) continue;
-        out[mapString(key)] = toJson(item, mapString, `${path}.${key}`, depth + 1);
+        trail.push(key);
+        out[mapString(key)] = toJson(item, mapString, trail);
+        trail.pop();
       }
       return out;
     }
     default:
-      throw bad(path, `${typeof value} has no JSON form`);
+      throw bad(pathOf(trail), `${typeof value} has no JSON form`);
   }
 }
 
@@ -96,7 +112,7 @@ export function normalizeOutcome(outcome: AuditOutcome, mapString: StringMapper)
   for (const key of Object.keys(outcome)) {
     if (!OUTCOME_FIELDS.has(key)) throw bad(`$.outcome.${key}`, 'unknown field');
   }
-  const out = toJson(outcome, mapString, '$.outcome') as JsonObject;
+  const out = toJson(outcome, mapString, ['outcome']) as JsonObject;
   for (const field of ['status', 'rows', 'bytesIn', 'bytesOut', 'durationMs']) {
     const value = out[field];
     if (value !== undefined && typeof value !== 'number') throw bad(`$.outcome.${field}`, 'must be a number');
