@@ -46,18 +46,32 @@ export interface PolicyDecision extends Decision {
   family: Family | null;
 }
 
+/** What access() finds for one profile and endpoint, worked out once per compiled policy. */
+type Reach =
+  | { readonly ok: true; readonly credentials: readonly CredentialChoice[]; readonly refs: ReadonlySet<string> }
+  | { readonly ok: false; readonly code: string; readonly reason: string };
+
 export class CompiledPolicy {
   readonly config: Config;
   readonly #rulesByEndpoint = new Map<string, readonly RuleForDecision[]>();
   readonly #endpoints: Map<string, EndpointDecl>;
   readonly #credentials: Map<string, CredentialDecl>;
   readonly #peers: Map<string, PeerDecl>;
+  /** profile name -> endpoint ref -> reach, for every declared profile and endpoint. */
+  readonly #reach = new Map<string, Map<string, Reach>>();
 
   constructor(config: Config) {
     this.config = config;
     this.#endpoints = new Map(config.endpoints.map((e) => [e.ref, e]));
     this.#credentials = new Map(config.credentials.map((c) => [c.ref, c]));
     this.#peers = new Map(config.peers.map((p) => [p.name, p]));
+    for (const profile of config.profiles) {
+      // The first profile of a name decides, as a lookup by name would find it.
+      if (this.#reach.has(profile.name)) continue;
+      const byEndpoint = new Map<string, Reach>();
+      for (const endpoint of config.endpoints) byEndpoint.set(endpoint.ref, this.#reachOf(profile.name, endpoint.ref));
+      this.#reach.set(profile.name, byEndpoint);
+    }
     for (const endpoint of config.endpoints) {
       const rules = config.rules
         .filter((r) => r.endpoints.includes(endpoint.ref))
@@ -93,16 +107,26 @@ export class CompiledPolicy {
   access(peer: PeerIdentity, endpointRef: string): AccessResult {
     const endpoint = this.#endpoints.get(endpointRef);
     if (!endpoint) return { ok: false, code: AccessCode.UNKNOWN_ENDPOINT, reason: 'no such endpoint' };
-    const profile = this.config.profiles.find((p) => p.name === peer.profile);
+    const reach = this.#reachFor(peer.profile, endpointRef);
+    if (!reach.ok) return { ok: false, code: reach.code, reason: reach.reason };
+    return { ok: true, endpoint, credentials: reach.credentials.map((c) => ({ credential: c.credential, entry: c.entry })) };
+  }
+
+  #reachFor(profile: string, endpointRef: string): Reach {
+    return this.#reach.get(profile)?.get(endpointRef) ?? this.#reachOf(profile, endpointRef);
+  }
+
+  #reachOf(profileName: string, endpointRef: string): Reach {
+    const profile = this.config.profiles.find((p) => p.name === profileName);
     const credentials: CredentialChoice[] = [];
     for (const entry of profile?.credentials ?? []) {
       const credential = this.#credentials.get(entry.credential);
-      if (credential?.endpoints.includes(endpointRef)) credentials.push({ credential, entry });
+      if (credential?.endpoints.includes(endpointRef)) credentials.push(Object.freeze({ credential, entry }));
     }
     if (credentials.length === 0) {
-      return { ok: false, code: AccessCode.NOT_IN_PROFILE, reason: `profile "${peer.profile}" does not reach ${endpointRef}` };
+      return { ok: false, code: AccessCode.NOT_IN_PROFILE, reason: `profile "${profileName}" does not reach ${endpointRef}` };
     }
-    return { ok: true, endpoint, credentials };
+    return { ok: true, credentials: Object.freeze(credentials), refs: new Set(credentials.map((c) => c.credential.ref)) };
   }
 
   rulesFor(endpointRef: string): readonly RuleForDecision[] {
@@ -115,31 +139,48 @@ export class CompiledPolicy {
     if (!endpoint) {
       return denyWithoutRules(request.endpoint, null, AccessCode.UNKNOWN_ENDPOINT, 'no such endpoint', mode);
     }
-    const access = this.access(request.peer, request.endpoint);
+    const access = this.#reachFor(request.peer.profile, request.endpoint);
     if (!access.ok) return denyWithoutRules(request.endpoint, endpoint.family, access.code, access.reason, mode);
-    if (request.credential && !access.credentials.some((c) => c.credential.ref === request.credential)) {
+    if (request.credential && !access.refs.has(request.credential)) {
       return denyWithoutRules(request.endpoint, endpoint.family, AccessCode.NO_CREDENTIAL, `credential ${request.credential} is not available to this peer here`, mode);
     }
-    const facts = {
-      ...(request.facts ?? {}),
-      peer: { name: request.peer.name, address: request.peer.address },
-      profile: request.peer.profile,
-      credential: request.credential ?? '',
-      endpoint: request.endpoint,
-      now: request.now,
-    };
+    // The request's facts, then the common ones over them. Object.assign and property writes,
+    // not a spread with extra properties: V8 (Node 20) takes a slow path of microseconds there.
+    const facts = Object.assign({}, request.facts ?? {}) as Record<string, unknown>;
+    facts.peer = { name: request.peer.name, address: request.peer.address };
+    facts.profile = request.peer.profile;
+    facts.credential = request.credential ?? '';
+    facts.endpoint = request.endpoint;
+    facts.now = request.now;
     const decision = decide(
       this.rulesFor(request.endpoint),
       {
         facts,
-        ...(request.unknown ? { unknown: request.unknown } : {}),
-        ...(request.unknownCause ? { unknownCause: request.unknownCause } : {}),
+        unknown: request.unknown ? request.unknown : undefined,
+        unknownCause: request.unknownCause ? request.unknownCause : undefined,
         credential: request.credential ?? '',
       },
       { noMatch: this.config.defaults.noMatch, mode },
     );
-    return { ...decision, endpoint: request.endpoint, family: endpoint.family };
+    return withEndpoint(decision, request.endpoint, endpoint.family);
   }
+}
+
+/** A fresh PolicyDecision (the caller owns it), fields in the order `{ ...decision, endpoint, family }` gives. */
+function withEndpoint(decision: Decision, endpoint: string, family: Family): PolicyDecision {
+  const out: Record<string, unknown> = {
+    verdict: decision.verdict,
+    effective: decision.effective,
+    shadow: decision.shadow,
+    rule: decision.rule,
+    reason: decision.reason,
+    code: decision.code,
+  };
+  if (decision.approve !== undefined) out.approve = decision.approve;
+  if (decision.internalDetail !== undefined) out.internalDetail = decision.internalDetail;
+  out.endpoint = endpoint;
+  out.family = family;
+  return out as unknown as PolicyDecision;
 }
 
 /**
