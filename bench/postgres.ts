@@ -89,10 +89,10 @@ interface PgbenchRun {
   transactions: number;
 }
 
-async function pgbench(agent: AgentNetns, host: string, mode: string, logDir: string): Promise<PgbenchRun> {
+async function pgbench(agent: AgentNetns, host: string, mode: string, logDir: string, seconds = SECONDS): Promise<PgbenchRun> {
   const prefix = join(logDir, `${mode}-${host.replace(/\W/g, '_')}-${Date.now()}`);
-  const args = ['-S', '-M', mode, ...CLIENTS, '-T', String(SECONDS), '--log', `--log-prefix=${prefix}`, '-h', host, '-p', '5432', '-U', 'app', 'app'];
-  const r = await agent.exec('timeout', [String(SECONDS + 30), 'pgbench', ...args], { timeoutMs: (SECONDS + 40) * 1000, allowFail: true });
+  const args = ['-S', '-M', mode, ...CLIENTS, '-T', String(seconds), '--log', `--log-prefix=${prefix}`, '-h', host, '-p', '5432', '-U', 'app', 'app'];
+  const r = await agent.exec('timeout', [String(seconds + 30), 'pgbench', ...args], { timeoutMs: (seconds + 40) * 1000, allowFail: true });
   if (r.code !== 0 || !/number of failed transactions: 0 /.test(r.stdout)) throw new Error(`pgbench ${args.join(' ')} failed: ${r.stdout.slice(-600)} ${r.stderr}`);
   const tps = Number(/tps = ([\d.]+)/.exec(r.stdout)![1]);
   const transactions = Number(/number of transactions actually processed: (\d+)/.exec(r.stdout)?.[1] ?? 0);
@@ -175,6 +175,10 @@ net.createServer((c) => {
 
     const result: Record<string, number> = {};
     console.log(`pgbench -S ${CLIENTS.join(' ')} -T ${SECONDS}, ${ROUNDS} interleaved rounds; appliance: 20 rules, audit log on${process.env.BENCH_PG_TMPFS === '1' ? ' (on tmpfs: no fsync cost)' : ''}`);
+    // Warm-up, not measured: the appliance's JIT and caches, the server's buffers, both paths.
+    await pgbench(agent, anchorAddress, 'simple', logDir, 3);
+    await pgbench(agent, 'db.internal', 'simple', logDir, 3);
+    await pgbench(agent, 'db.internal', 'extended', logDir, 3);
     for (const mode of ['simple', 'extended']) {
       const via: PgbenchRun[] = [];
       const anchor: PgbenchRun[] = [];

@@ -54,7 +54,17 @@ export class DeviceContext {
 
   /** 0..REKEY_TIMEOUT_JITTER_MAX ms, so that peers do not retry in lockstep. */
   jitter(): number {
-    const bytes = this.random(2);
-    return ((bytes[0]! << 8) | bytes[1]!) % (REKEY_TIMEOUT_JITTER_MAX + 1);
+    // Drawn from a pool refilled 256 draws at a time: request/response traffic re-arms the
+    // new-handshake timer on every packet, and one random() call per packet costs ~15 us.
+    if (this.#jitterAt >= this.#jitterPool.length) {
+      this.#jitterPool = this.random(512);
+      this.#jitterAt = 0;
+    }
+    const value = (this.#jitterPool[this.#jitterAt]! << 8) | this.#jitterPool[this.#jitterAt + 1]!;
+    this.#jitterAt += 2;
+    return value % (REKEY_TIMEOUT_JITTER_MAX + 1);
   }
+
+  #jitterPool: Uint8Array = new Uint8Array(0);
+  #jitterAt = 0;
 }

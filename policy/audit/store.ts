@@ -5,8 +5,9 @@
  *   <first seq>.jsonl      segments: one stored entry per line (its canonical JSON, the hashed
  *                          bytes, so the files are greppable and `sha256sum`-checkable by hand),
  *                          named by the seq of their first record, 20 digits, so names sort as seqs
- *   head.json              {seq, hash} of the newest acknowledged record, rewritten after each
- *                          durable commit: a naive cut of the tail shows as AUDIT_TRUNCATED
+ *   head.json              {seq, hash} of the newest acknowledged record, rewritten at most
+ *                          50 ms after each durable write (and at close): a naive cut of the
+ *                          tail shows as AUDIT_TRUNCATED
  *   anchor.json            {seq, hash, time} of the last record removed by retention
  *   writer.lock            the pid of the one process that appends
  *
@@ -192,6 +193,7 @@ function readJsonFile(store: AuditStore, name: string): unknown {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+  if (text.trim() === '') return undefined; // created, nothing acknowledged in it yet
   try {
     return JSON.parse(text);
   } catch {
