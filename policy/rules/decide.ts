@@ -12,6 +12,7 @@
 import { DecisionCode } from './codes.js';
 import { programOf, type CompiledCondition } from './compile.js';
 import type { ParseResult } from '@marcbachmann/cel-js';
+import { ConditionMemo, type MemoSlot } from './condition-memo.js';
 import { runProgram, type ConditionOutcome, type UnevaluableCause } from './evaluate.js';
 import { isCelFacts, rawFactsOf, toCelFacts, type CelFacts } from './fact-values.js';
 import { familySchema, type Family } from './facts.js';
@@ -79,32 +80,67 @@ interface Entry {
   readonly pin: string | undefined;
   /** null: the rule has no condition; undefined: it has one that compileCondition did not make. */
   readonly program: ParseResult | null | undefined;
+  /** Where its outcomes are remembered; undefined: evaluated every time. */
+  readonly slot: MemoSlot | undefined;
+  /** The decision when it matches, enforce and shadow (frozen, so one object serves every request). */
+  readonly matched: readonly [Decision, Decision] | undefined;
+}
+
+interface PreparedEntries {
+  readonly entries: readonly Entry[];
+  readonly memo: ConditionMemo;
 }
 
 /** Lists made by prepareRules: already sorted and resolved, so decide() does neither again. */
-const prepared = new WeakMap<object, readonly Entry[]>();
+const prepared = new WeakMap<object, PreparedEntries>();
 
-function entryOf(rule: Readonly<RuleForDecision>): Entry {
+function entryOf(rule: Readonly<RuleForDecision>, slot: MemoSlot | undefined): Entry {
   const ok = typeof rule === 'object' && rule !== null;
   const condition = ok ? rule.condition : undefined;
+  const name = ok && typeof rule.name === 'string' ? rule.name : '<unnamed>';
+  const skip = !ok || rule.disabled === true;
+  let matched: readonly [Decision, Decision] | undefined;
+  try {
+    if (!skip) {
+      const outcome = ruleVerdict(rule, name);
+      matched = Object.freeze([finish(outcome, ENFORCE), finish(outcome, SHADOW)] as const);
+    }
+  } catch {
+    // An exotic approve list (a throwing proxy): decided at request time, as before, and denied there.
+  }
   return {
     rule,
-    name: ok && typeof rule.name === 'string' ? rule.name : '<unnamed>',
-    skip: !ok || rule.disabled === true,
+    name,
+    skip,
     pin: ok && rule.credential !== undefined && rule.credential !== null ? String(rule.credential) : undefined,
     program: condition === undefined || condition === null ? null : programOf(condition),
+    slot,
+    matched,
   };
+}
+
+/** The conditions a memo may remember: only those compileCondition made (reads are trusted). */
+function memoCandidate(rule: Readonly<RuleForDecision>): CompiledCondition | undefined {
+  if (typeof rule !== 'object' || rule === null || rule.disabled === true) return undefined;
+  const condition = rule.condition;
+  return condition !== undefined && condition !== null && programOf(condition) !== undefined ? condition : undefined;
 }
 
 function rank(n: unknown, fallback: number): number {
   return typeof n === 'number' && !Number.isNaN(n) ? n : fallback;
 }
 
+export interface PrepareOptions {
+  /** Remember condition outcomes per list (condition-memo.ts); default true. Off: evaluate every time. */
+  readonly memo?: boolean | undefined;
+}
+
 /**
  * Sort once at load: priority desc, then `order` asc, then input position (stable). The result
- * and its rules are frozen, so a reload swaps the whole list instead of mutating it.
+ * and its rules are frozen, so a reload swaps the whole list instead of mutating it. Each list
+ * gets a condition memo of its own, so a reload never sees the outcomes of the list it replaces.
  */
-export function prepareRules(rules: readonly RuleForDecision[]): PreparedList {
+export function prepareRules(rules: readonly RuleForDecision[], options?: PrepareOptions): PreparedList {
   const items = Array.isArray(rules) ? rules : [];
   const indexed = items.map((rule, index) => ({ rule, index }));
   indexed.sort(
@@ -116,8 +152,14 @@ export function prepareRules(rules: readonly RuleForDecision[]): PreparedList {
   const list = Object.freeze(
     indexed.map(({ rule }) => (typeof rule === 'object' && rule !== null ? Object.freeze({ ...rule }) : rule)),
   );
-  prepared.set(list, Object.freeze(list.map(entryOf)));
+  const { memo, slots } = ConditionMemo.build(options?.memo === false ? [] : list.map(memoCandidate));
+  prepared.set(list, { entries: Object.freeze(list.map((rule, i) => entryOf(rule, slots[i]))), memo });
   return list;
+}
+
+/** What the condition memo of a prepared list holds (for tests and diagnostics). */
+export function memoStats(rules: readonly RuleForDecision[]): ReturnType<ConditionMemo['stats']> | undefined {
+  return prepared.get(rules)?.memo.stats();
 }
 
 const NO_MATCH_DENY_REASON = 'no policy rule matched this request; denied by default';
@@ -135,6 +177,9 @@ interface Outcome {
   code: DecisionCode;
   internalDetail?: string;
 }
+
+const ENFORCE: DecideOptions = Object.freeze({ mode: 'enforce' });
+const SHADOW: DecideOptions = Object.freeze({ mode: 'shadow' });
 
 function finish(outcome: Outcome, options: DecideOptions | undefined): Decision {
   const shadow = options?.mode === 'shadow';
@@ -178,11 +223,20 @@ function ruleVerdict(rule: Readonly<RuleForDecision>, name: string): Outcome {
   };
 }
 
-type Activation = { context: Readonly<Record<string, unknown>>; poisoned: ReadonlyMap<string, UnknownCause> };
+interface Activation {
+  /** What the program reads: the converted facts, or a copy whose unknown facts throw. */
+  readonly context: Readonly<Record<string, unknown>>;
+  readonly poisoned: ReadonlyMap<string, UnknownCause>;
+  /** The converted facts themselves (memo keys are made from these). */
+  readonly facts: Readonly<Record<string, unknown>>;
+}
 
 /** Per-request activations, one per family actually needed (k8s facts also serve http rules). */
 class Activations {
   readonly #byFamily = new Map<Family, Activation>();
+  /** An endpoint's rules are nearly always of one family: skip the map for a repeat. */
+  #lastFamily: Family | undefined;
+  #last: Activation | undefined;
   readonly #unknown: readonly string[];
   readonly #cause: 'truncated' | 'unparseable';
 
@@ -196,11 +250,16 @@ class Activations {
   }
 
   for(family: Family): Activation {
+    if (family === this.#lastFamily && this.#last !== undefined) return this.#last;
     let a = this.#byFamily.get(family);
     if (!a) {
-      a = contextWithUnknowns(this.#facts(family), this.#unknown, this.#cause);
+      const facts = this.#facts(family);
+      const { context, poisoned } = contextWithUnknowns(facts, this.#unknown, this.#cause);
+      a = { context, poisoned, facts: facts.context };
       this.#byFamily.set(family, a);
     }
+    this.#lastFamily = family;
+    this.#last = a;
     return a;
   }
 
@@ -234,12 +293,15 @@ export function decide(rules: readonly RuleForDecision[], request: DecisionReque
 }
 
 function decideUnchecked(rules: readonly RuleForDecision[], request: DecisionRequest, options?: DecideOptions): Decision {
-  const entries = prepared.get(rules) ?? prepared.get(prepareRules(rules)) ?? [];
+  const list = prepared.get(rules) ?? prepared.get(prepareRules(rules));
+  const entries = list?.entries ?? [];
   const req: DecisionRequest = typeof request === 'object' && request !== null ? request : { facts: undefined };
   const credential = typeof req.credential === 'string' ? req.credential : '';
   const activations = new Activations(req);
+  const memo = list && list.memo.groupCount > 0 ? list.memo.lookup() : undefined;
 
-  for (const entry of entries) {
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
     if (entry.skip) continue;
     if (entry.pin !== undefined && entry.pin !== credential) continue;
     const { rule, name, program } = entry;
@@ -260,7 +322,10 @@ function decideUnchecked(rules: readonly RuleForDecision[], request: DecisionReq
     if (program !== null) {
       const condition = rule.condition as CompiledCondition;
       const activation = activations.for(condition.family);
-      outcome = runProgram(condition, program, activation.context, activation.poisoned);
+      outcome =
+        memo !== undefined && entry.slot !== undefined
+          ? memo.outcome(entry.slot, condition, program, activation)
+          : runProgram(condition, program, activation.context, activation.poisoned);
     }
     if (outcome.kind === 'no-match') continue;
     if (outcome.kind === 'unevaluable') {
@@ -275,15 +340,15 @@ function decideUnchecked(rules: readonly RuleForDecision[], request: DecisionReq
         options,
       );
     }
-    return finish(ruleVerdict(rule, name), options);
+    return entry.matched?.[options?.mode === 'shadow' ? 1 : 0] ?? finish(ruleVerdict(rule, name), options);
   }
 
-  return finish(
-    options?.noMatch === 'allow'
-      ? { verdict: 'allow', rule: null, reason: NO_MATCH_ALLOW_REASON, code: DecisionCode.NO_MATCH_ALLOW }
-      : { verdict: 'deny', rule: null, reason: NO_MATCH_DENY_REASON, code: DecisionCode.NO_MATCH_DENY },
-    options,
-  );
+  return (options?.noMatch === 'allow' ? NO_MATCH_ALLOW : NO_MATCH_DENY)[options?.mode === 'shadow' ? 1 : 0];
 }
+
+const NO_MATCH_ALLOW_OUTCOME: Outcome = { verdict: 'allow', rule: null, reason: NO_MATCH_ALLOW_REASON, code: DecisionCode.NO_MATCH_ALLOW };
+const NO_MATCH_DENY_OUTCOME: Outcome = { verdict: 'deny', rule: null, reason: NO_MATCH_DENY_REASON, code: DecisionCode.NO_MATCH_DENY };
+const NO_MATCH_ALLOW = [finish(NO_MATCH_ALLOW_OUTCOME, ENFORCE), finish(NO_MATCH_ALLOW_OUTCOME, SHADOW)] as const;
+const NO_MATCH_DENY = [finish(NO_MATCH_DENY_OUTCOME, ENFORCE), finish(NO_MATCH_DENY_OUTCOME, SHADOW)] as const;
 
 const MATCHED: ConditionOutcome = Object.freeze({ kind: 'match' });

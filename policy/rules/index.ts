@@ -5,7 +5,7 @@
  */
 export { CompileCode, DecisionCode } from './codes.js';
 export { compileCondition, MAX_CONDITION_LENGTH, type CompiledCondition, type CompileResult } from './compile.js';
-export { decide, prepareRules, type DecideOptions, type Decision, type DecisionRequest, type RuleForDecision, type Verdict } from './decide.js';
+export { decide, prepareRules, type DecideOptions, type Decision, type DecisionRequest, type PrepareOptions, type RuleForDecision, type Verdict } from './decide.js';
 export { runCondition, type ConditionOutcome, type UnevaluableCause } from './evaluate.js';
 export { isCelFacts, toCelFacts, type CelFacts } from './fact-values.js';
 export {
