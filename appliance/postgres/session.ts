@@ -33,8 +33,7 @@ import {
 } from '../../protocols/postgres/codec/index.js';
 import { SQL_FACT_PATHS } from '../../protocols/postgres/sql-types.js';
 import { approvalRequest, toAuditApprovers, type ApprovalRequest, type ApproverOutcome, type ChainResult } from '../../policy/approvers/index.js';
-import type { AuditApprover, AuditEntry, AuditOutcome, AuditRecordInput } from '../../policy/audit/index.js';
-import { toJsonFacts } from '../../policy/approvers/request.js';
+import type { AuditApprover, AuditEntry, AuditOutcome, AuditRecordInput, JsonObject } from '../../policy/audit/index.js';
 import { combineDecisions, type CompiledPolicy, type PeerIdentity, type PolicyDecision } from '../../policy/engine.js';
 import { decisionDenialText, denialText, pgError, pgFatal, SQLSTATE } from './denials.js';
 import { OversizeGate, type GateEvent } from './oversize-gate.js';
@@ -573,32 +572,32 @@ export class PostgresSession {
     const approvalMs = extra.approval?.ms ?? d.approvalMs;
     if (approvalMs !== undefined) timings.approval = round(approvalMs);
     const approvers = extra.approval ? toAuditApprovers(extra.approval.stages) : d.approvers;
-    const base = this.#recordBase();
     return Promise.all(d.requests.map((r, i) => {
       const decision = d.decisions[i]!;
       const chained = decision.effective === 'approve' && extra.approval;
       const verdict = decision.effective === 'deny' || decision.verdict === 'deny' ? 'deny'
         : chained ? (extra.approval!.verdict === 'allow' ? 'allow' : 'deny') : 'allow';
-      const record: AuditRecordInput = {
-        ...base,
-        facts: toJsonFacts(r.facts),
-        ...(decision.rule ? { rule: decision.rule } : {}),
-        verdict,
-        reason: chained && extra.approval!.verdict !== 'allow' ? extra.approval!.reason : decision.reason,
-        reasonCode: chained && extra.approval!.verdict !== 'allow' ? extra.approval!.code : decision.code,
-        ...(decision.effective === 'approve' || (decision.verdict === 'approve' && approvers) ? { approvers: approvers ?? [] } : {}),
-        timings,
-        upstream: { outcome: extra.outcome },
-        detail: {
-          message,
-          statement: i,
-          policyVerdict: decision.verdict,
-          ...(r.statement?.hidden ? { hidden: true, origin: r.statement.origin ?? 'nested' } : {}),
-          ...(r.unknownReason ? { unknownReason: r.unknownReason } : {}),
-          ...(decision.internalDetail ? { internalDetail: decision.internalDetail } : {}),
-          ...(extra.approvedAtParse ? { approvedAtParse: true } : {}),
-        },
-      };
+      // Built field by field: object spreads with extra properties are a slow path in Node 20,
+      // and this runs for every statement. The log copies and checks the record (normalize.ts).
+      const record = this.#recordBase();
+      record.facts = r.facts as unknown as JsonObject;
+      if (decision.rule) record.rule = decision.rule;
+      record.verdict = verdict;
+      const refusedByApproval = chained && extra.approval!.verdict !== 'allow';
+      record.reason = refusedByApproval ? extra.approval!.reason : decision.reason;
+      record.reasonCode = refusedByApproval ? extra.approval!.code : decision.code;
+      if (decision.effective === 'approve' || (decision.verdict === 'approve' && approvers)) record.approvers = approvers ?? [];
+      record.timings = timings;
+      record.upstream = { outcome: extra.outcome };
+      const detail: JsonObject = { message, statement: i, policyVerdict: decision.verdict };
+      if (r.statement?.hidden) {
+        detail.hidden = true;
+        detail.origin = r.statement.origin ?? 'nested';
+      }
+      if (r.unknownReason) detail.unknownReason = r.unknownReason;
+      if (decision.internalDetail) detail.internalDetail = decision.internalDetail;
+      if (extra.approvedAtParse) detail.approvedAtParse = true;
+      record.detail = detail;
       return this.#d.audit.append(record).then((e) => e.seq);
     }));
   }
