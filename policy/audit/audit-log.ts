@@ -224,7 +224,8 @@ export class AuditLog {
     if (size > MAX_RECORD_BYTES) {
       throw new AuditError('AUDIT_RECORD_TOO_LARGE', `record is about ${size} bytes, limit ${MAX_RECORD_BYTES}`);
     }
-    return this.#committer!.submit({ draft, parts });
+    // A completion is lazy: nothing waits for it before forwarding (group-commit.ts).
+    return this.#committer!.submit({ draft, parts }, completion !== undefined);
   }
 
   /** Checks the whole chain, plus that every record this handle acknowledged is still there. */

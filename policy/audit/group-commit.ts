@@ -29,6 +29,9 @@ import {
 /** Keeps one flush's group, and the latency of the appends at its end, bounded. */
 export const DEFAULT_MAX_BATCH = 4096;
 
+/** Longest a lazy record (a completion) waits for an urgent one to share its write. */
+export const LAZY_FLUSH_MS = 20;
+
 /** How far head.json may lag the acknowledged records. */
 export const HEAD_INTERVAL_MS = 50;
 
@@ -323,16 +326,33 @@ export class GroupCommitter {
     return this.#writer.tip;
   }
 
-  submit(record: PreparedRecord): Promise<AuditEntry> {
+  /**
+   * Queues a record. `lazy` records (completions: nobody waits for them before forwarding) are
+   * written with the next urgent group, or within LAZY_FLUSH_MS: a busy session's completion rides
+   * along with its next statement's record instead of costing a durable write of its own.
+   */
+  submit(record: PreparedRecord, lazy = false): Promise<AuditEntry> {
     if (this.#failure) return Promise.reject(this.#failure);
     return new Promise<AuditEntry>((resolve, reject) => {
       this.#queue.push({ record, resolve, reject });
-      if (this.#scheduled) return;
-      this.#scheduled = true;
-      // setImmediate, not a microtask: everything appended during this event-loop turn
-      // (including from other promise continuations) joins the same group.
-      setImmediate(() => this.#prepareQueued());
+      if (lazy) {
+        this.#lazyTimer ??= setTimeout(() => this.#schedule(), LAZY_FLUSH_MS);
+        return;
+      }
+      this.#schedule();
     });
+  }
+
+  #lazyTimer: NodeJS.Timeout | undefined;
+
+  #schedule(): void {
+    clearTimeout(this.#lazyTimer);
+    this.#lazyTimer = undefined;
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    // setImmediate, not a microtask: everything appended during this event-loop turn
+    // (including from other promise continuations) joins the same group.
+    setImmediate(() => this.#prepareQueued());
   }
 
   get pending(): number {
@@ -356,6 +376,7 @@ export class GroupCommitter {
   /** Resolves once every append submitted so far has resolved or rejected. */
   idle(): Promise<void> {
     if (this.#isIdle()) return Promise.resolve();
+    if (this.#queue.length > 0) this.#schedule(); // lazy records need not wait for their timer
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -394,7 +415,7 @@ export class GroupCommitter {
   }
 
   #isIdle(): boolean {
-    return !this.#scheduled && !this.#writing && this.#unwritten.length === 0;
+    return !this.#scheduled && !this.#writing && this.#unwritten.length === 0 && this.#queue.length === 0;
   }
 
   #prepareQueued(): void {
