@@ -17,7 +17,7 @@
  */
 import { type FactRecord } from './environment.js';
 import type { CelFacts } from './fact-values.js';
-import { familySchema, type FactGroup } from './facts.js';
+import { familySchema, type Family, type FactGroup } from './facts.js';
 
 /** Why a fact is unknown; `invalid` = the caller gave a value of the wrong type. */
 export type UnknownCause = 'truncated' | 'unparseable' | 'invalid';
@@ -30,6 +30,24 @@ export class UnknownFactError extends Error {
     readonly unknownCause: UnknownCause,
   ) {
     super(`fact ${path} is unknown (${unknownCause})`);
+  }
+}
+
+/**
+ * Without a stack trace: nothing reads it (the decision keeps the path and cause), and capturing
+ * one was half the cost of deciding a request with an unknown fact.
+ */
+function unknownFactError(path: string, cause: UnknownCause): UnknownFactError {
+  const limit = Error.stackTraceLimit;
+  try {
+    Error.stackTraceLimit = 0;
+  } catch {
+    return new UnknownFactError(path, cause); // frozen intrinsics: keep the stack
+  }
+  try {
+    return new UnknownFactError(path, cause);
+  } finally {
+    Error.stackTraceLimit = limit;
   }
 }
 
@@ -61,12 +79,25 @@ function resolve(path: string, groups: ReadonlyMap<string, FactGroup>, scalars: 
   return Object.prototype.hasOwnProperty.call(group.fields, field) ? { root, field } : { root };
 }
 
+const roots = new Map<Family, { groups: ReadonlyMap<string, FactGroup>; scalars: ReadonlySet<string> }>();
+
+/** A family's fact roots by name, built once per family. */
+function rootsOf(family: Family): { groups: ReadonlyMap<string, FactGroup>; scalars: ReadonlySet<string> } {
+  let r = roots.get(family);
+  if (!r) {
+    const schema = familySchema(family);
+    r = { groups: new Map(schema.groups.map((g) => [g.root, g])), scalars: new Set(schema.scalars.map((s) => s.root)) };
+    roots.set(family, r);
+  }
+  return r;
+}
+
 function throwing(path: string, cause: UnknownCause): PropertyDescriptor {
   return {
     enumerable: true,
     configurable: false,
     get() {
-      throw new UnknownFactError(path, cause);
+      throw unknownFactError(path, cause);
     },
   };
 }
@@ -86,9 +117,7 @@ export function contextWithUnknowns(
   for (const p of facts.invalid) poisoned.set(p, 'invalid');
   if (poisoned.size === 0) return { context: facts.context, poisoned };
 
-  const schema = familySchema(facts.family);
-  const groups = new Map(schema.groups.map((g) => [g.root, g]));
-  const scalars = new Set(schema.scalars.map((s) => s.root));
+  const { groups, scalars } = rootsOf(facts.family);
   const wholeRoots = new Map<string, UnknownCause>();
   const fields = new Map<string, Map<string, UnknownCause>>();
   for (const [path, why] of poisoned) {
