@@ -110,7 +110,31 @@ function fiftyRulePolicy(): Promise<CompiledPolicy> {
   return compiledPolicy(rules.join(''));
 }
 
+/** The 20-rule policy straight to prepareRules, to measure decide() with and without the memo. */
+function twentyRuleList(memo: boolean): readonly RuleForDecision[] {
+  const compiled = (src: string) => {
+    const r = compileCondition('sql', src);
+    if (!r.ok) throw new Error(`${src}: ${JSON.stringify(r.diagnostics)}`);
+    return r.condition;
+  };
+  const rules: RuleForDecision[] = TWENTY_RULES_DENY.map((src, i) => ({ name: `deny-${i}`, priority: 0, order: i, condition: compiled(src), verdict: 'deny' }));
+  rules.push({ name: 'reads', priority: 0, order: 99, condition: compiled(TWENTY_RULES_ALLOW), verdict: 'allow' });
+  return prepareRules(rules, { memo });
+}
+
 const PEER = { name: 'agent', address: '100.64.0.2', profile: 'platform' };
+
+function pgbenchSql(n: number) {
+  return {
+    verb: 'select',
+    tables: ['pgbench_accounts'],
+    columns: ['pgbench_accounts.abalance', 'pgbench_accounts.aid'],
+    functions: [],
+    statement: `SELECT abalance FROM pgbench_accounts WHERE aid = ${n};`,
+    database: 'app',
+    user: 'agent',
+  };
+}
 
 /** One pgbench -S statement as the Postgres session hands it over: plain facts, a new statement each time. */
 function pgbenchRequest(n: number, now: Date): PolicyRequest {
@@ -118,21 +142,16 @@ function pgbenchRequest(n: number, now: Date): PolicyRequest {
     peer: PEER,
     endpoint: 'postgres.prod',
     credential: 'postgres_credential.pg-ro',
-    facts: {
-      sql: {
-        verb: 'select',
-        tables: ['pgbench_accounts'],
-        columns: ['pgbench_accounts.abalance', 'pgbench_accounts.aid'],
-        functions: [],
-        statement: `SELECT abalance FROM pgbench_accounts WHERE aid = ${n};`,
-        database: 'app',
-        user: 'agent',
-      },
-    },
+    facts: { sql: pgbenchSql(n) },
     unknown: [],
     unknownCause: 'unparseable',
     now,
   };
+}
+
+/** The same statement as decide() sees it from CompiledPolicy: plain facts with the common ones. */
+function pgbenchFacts(n: number, now: Date): Record<string, unknown> {
+  return { sql: pgbenchSql(n), peer: { name: PEER.name, address: PEER.address }, profile: PEER.profile, credential: 'postgres_credential.pg-ro', endpoint: 'postgres.prod', now };
 }
 
 /** The 50-rule bench request, with its statement varied the same way. */
@@ -190,6 +209,8 @@ export async function main(): Promise<{
   decideWithConversion: number;
   decideUnknown: number;
   policy20: number;
+  decide20MemoOff: number;
+  decide20MemoOn: number;
   policy50: number;
 }> {
   const env = new Environment().registerVariable('x', 'int');
@@ -234,6 +255,14 @@ export async function main(): Promise<{
   const policy20 = opsPerSecond(() => {
     if (twenty.decide(pgbenchRequest(++n, now)).verdict === 'allow') sink++;
   });
+  const memoOff = twentyRuleList(false);
+  const memoOn = twentyRuleList(true);
+  const decide20MemoOff = opsPerSecond(() => {
+    if (decide(memoOff, { facts: pgbenchFacts(++n, now), credential: 'postgres_credential.pg-ro' }).verdict === 'allow') sink++;
+  });
+  const decide20MemoOn = opsPerSecond(() => {
+    if (decide(memoOn, { facts: pgbenchFacts(++n, now), credential: 'postgres_credential.pg-ro' }).verdict === 'allow') sink++;
+  });
   const fifty = await fiftyRulePolicy();
   const first50 = fifty.decide(ordersRequest(1, now));
   if (first50.rule !== 'allow-select') throw new Error(`50-rule policy decided ${first50.rule} (${first50.code})`);
@@ -249,8 +278,20 @@ export async function main(): Promise<{
   console.log(`decide, one unknown fact (fails closed)    ${fmt(unknownRate)}   ratio ${(baseline / unknownRate).toFixed(1)}x`);
   const us = (rate: number) => `${(1e6 / rate).toFixed(2)} us/decision`;
   console.log(`CompiledPolicy.decide, 20-rule pgbench -S   ${fmt(policy20)}   ratio ${(baseline / policy20).toFixed(1)}x   ${us(policy20)}`);
+  console.log(`  decide(), 20 rules, memo off              ${fmt(decide20MemoOff)}   ratio ${(baseline / decide20MemoOff).toFixed(1)}x   ${us(decide20MemoOff)}`);
+  console.log(`  decide(), 20 rules, memo on               ${fmt(decide20MemoOn)}   ratio ${(baseline / decide20MemoOn).toFixed(1)}x   ${us(decide20MemoOn)}   (${(decide20MemoOn / decide20MemoOff).toFixed(1)}x the rate without)`);
   console.log(`CompiledPolicy.decide, 51 rules, statements vary ${fmt(policy50)}   ratio ${(baseline / policy50).toFixed(1)}x   ${us(policy50)}`);
-  return { baseline, typicalCondition: typicalRate, decide: decideRate, decideWithConversion: withConversion, decideUnknown: unknownRate, policy20, policy50 };
+  return {
+    baseline,
+    typicalCondition: typicalRate,
+    decide: decideRate,
+    decideWithConversion: withConversion,
+    decideUnknown: unknownRate,
+    policy20,
+    decide20MemoOff,
+    decide20MemoOn,
+    policy50,
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();
