@@ -28,8 +28,8 @@
  * but never write to the memo.
  *
  * Memory is bounded per list (entries and characters, cleared whole when full), values longer
- * than MAX_VALUE_LENGTH are not remembered, and a group whose keys rarely repeat (it reads
- * `sql.statement`, say) pauses itself for a while instead of filling the memo with one-offs.
+ * than MEMO_LIMITS.maxValueLength are not remembered, and a group whose keys rarely repeat (it
+ * reads `sql.statement`, say) pauses itself for a while instead of filling the memo with one-offs.
  * The memo belongs to the prepared list, and a reload prepares new lists: a policy never sees
  * another policy's outcomes.
  */
@@ -37,7 +37,7 @@ import type { ParseResult } from '@marcbachmann/cel-js';
 import type { CompiledCondition } from './compile.js';
 import type { FactRecord } from './environment.js';
 import { runProgram, type ConditionOutcome } from './evaluate.js';
-import { familySchema, type Family, type FactType } from './facts.js';
+import { familySchema, type FactType } from './facts.js';
 import type { UnknownCause } from './unknown-facts.js';
 
 export const MEMO_LIMITS = Object.freeze({
@@ -78,7 +78,6 @@ class Leaf {
   lastValue: string | bigint | readonly string[] | undefined = undefined;
   lastId = -1;
   constructor(
-    readonly family: Family,
     readonly root: string,
     /** undefined: a top-level fact (`profile`). */
     readonly field: string | undefined,
@@ -202,7 +201,7 @@ export class ConditionMemo {
         if (i === undefined) {
           i = memo.#leaves.length;
           leafIndex.set(name, i);
-          memo.#leaves.push(new Leaf(condition.family, root, field, keyOf));
+          memo.#leaves.push(new Leaf(root, field, keyOf));
         }
         return i;
       });
