@@ -95,7 +95,7 @@ export class AgentNetns {
 
   /** Point the namespace's resolver at the DNS servers of the client file. */
   useDns(servers: string[]): void {
-    writeFileSync(`/etc/netns/${this.ns}/resolv.conf`, `${servers.map((s) => `nameserver ${s}`).join('\n')}\noptions timeout:2 attempts:1\n`);
+    writeFileSync(`/etc/netns/${this.ns}/resolv.conf`, `${servers.map((s) => `nameserver ${s}`).join('\n')}\noptions timeout:2 attempts:3\n`);
   }
 
   async destroy(): Promise<void> {
