@@ -86,12 +86,16 @@ export function redact(value: string, secrets: readonly string[]): string {
   return redactConnectionStrings(redactSecrets(value, secrets));
 }
 
+const MEMO_MAX_LENGTH = 96;
+const MEMO_MAX_ENTRIES = 4096;
+
 /** Holds the registered secrets of one log, with their encoded variants, longest first. */
 export class Redactor {
   readonly #secrets = new Set<string>();
   #list: string[] = [];
 
   add(secrets: Iterable<string>): void {
+    this.#memo.clear(); // results depended on the old list
     for (const secret of secrets) {
       if (typeof secret !== 'string' || secret.length === 0) continue;
       this.#secrets.add(secret);
@@ -107,6 +111,16 @@ export class Redactor {
   }
 
   apply(value: string): string {
-    return redact(value, this.#list);
+    // Records repeat the same short strings (peer, endpoint, verb, table names): remember those.
+    if (value.length > MEMO_MAX_LENGTH) return redact(value, this.#list);
+    let out = this.#memo.get(value);
+    if (out === undefined) {
+      out = redact(value, this.#list);
+      if (this.#memo.size >= MEMO_MAX_ENTRIES) this.#memo.clear();
+      this.#memo.set(value, out);
+    }
+    return out;
   }
+
+  readonly #memo = new Map<string, string>();
 }

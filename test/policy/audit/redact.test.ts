@@ -42,6 +42,14 @@ describe('redact()', () => {
     assert.equal(r.apply('raw p@ss word'), `raw ${REDACTED}`);
   });
 
+  test('a string seen before a secret was registered is redacted after it is', () => {
+    const r = new Redactor();
+    assert.equal(r.apply('token tk-123'), 'token tk-123'); // remembered as clean
+    r.add(['tk-123']);
+    assert.equal(r.apply('token tk-123'), `token ${REDACTED}`);
+    assert.equal(r.apply('token tk-123'), `token ${REDACTED}`);
+  });
+
   test('stays linear on adversarial agent-controlled text', () => {
     const inputs = [
       `${'password='.repeat(100_000)}`,
