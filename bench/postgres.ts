@@ -30,10 +30,10 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CLIENTS = ['-c', '4', '-j', '2'];
 
-/** User + system CPU seconds a process has used so far (/proc/<pid>/stat, clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
+/** User and system CPU seconds a process has used so far (/proc/<pid>/stat, clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): { user: number; system: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
 }
 
 function median(values: number[]): number {
@@ -182,12 +182,14 @@ net.createServer((c) => {
     for (const mode of ['simple', 'extended']) {
       const via: PgbenchRun[] = [];
       const anchor: PgbenchRun[] = [];
-      let applianceCpu = 0;
+      const applianceCpu = { user: 0, system: 0 };
       for (let round = 0; round < ROUNDS; round++) {
         anchor.push(await pgbench(agent, anchorAddress, mode, logDir));
         const cpuBefore = cpuSeconds(appliance.pid);
         via.push(await pgbench(agent, 'db.internal', mode, logDir));
-        applianceCpu += cpuSeconds(appliance.pid) - cpuBefore;
+        const cpuAfter = cpuSeconds(appliance.pid);
+        applianceCpu.user += cpuAfter.user - cpuBefore.user;
+        applianceCpu.system += cpuAfter.system - cpuBefore.system;
       }
       const statements = via.reduce((n, r) => n + r.transactions, 0);
       const tpsVia = median(via.map((r) => r.tps));
@@ -203,9 +205,10 @@ net.createServer((c) => {
         + `p50 ${(percentile(la, 0.5) / 1000).toFixed(3)} ms p99 ${(percentile(la, 0.99) / 1000).toFixed(3)} ms`);
       console.log(`${''.padEnd(8)} ratio ${(tpsVia / tpsAnchor).toFixed(2)}x (target >= 0.6x, goal >= 0.8x); added latency per statement p50 ${p50.toFixed(3)} ms, p99 ${p99.toFixed(3)} ms`);
       // CPU per statement is what the machine's noise moves least: the appliance's own cost.
-      console.log(`${''.padEnd(8)} appliance CPU per statement ${(applianceCpu / statements * 1e6).toFixed(0)} us (user + system, all threads)`);
+      const us = (seconds: number): string => (seconds / statements * 1e6).toFixed(0);
+      console.log(`${''.padEnd(8)} appliance CPU per statement ${us(applianceCpu.user + applianceCpu.system)} us (user ${us(applianceCpu.user)}, system ${us(applianceCpu.system)}; all threads)`);
       result[`${mode}Ratio`] = tpsVia / tpsAnchor;
-      result[`${mode}CpuUsPerStatement`] = applianceCpu / statements * 1e6;
+      result[`${mode}CpuUsPerStatement`] = (applianceCpu.user + applianceCpu.system) / statements * 1e6;
       result[`${mode}AddedP50Ms`] = p50;
       result[`${mode}AddedP99Ms`] = p99;
     }
