@@ -20,7 +20,7 @@ import { ApproverSet, PendingApprovals } from '../policy/approvers/index.js';
 import { AuditLog, auditDir } from '../policy/audit/index.js';
 import type { Config, PeerDecl } from '../policy/config/model.js';
 import { CompiledPolicy, type PeerIdentity } from '../policy/engine.js';
-import { applianceAddresses, resolvePeerAddresses } from './addresses.js';
+import { applianceAddresses, resolvePeerAddresses, type PeerAddresses } from './addresses.js';
 import { createApprovalsHandler, loadOrCreateApiToken } from './approvals-api.js';
 import { DEFAULT_VIP6_RANGE, DEFAULT_VIP_RANGE } from './client-config.js';
 import { respond } from './dns-responder.js';
@@ -185,13 +185,13 @@ export class Appliance {
       peer: (peerKey) => this.#peers.get(peerKey),
       handlers: options.handlers ?? {},
     });
-    this.#applyPeers(this.#config.peers);
+    this.#applyPeers(this.#config.peers, resolvePeerAddresses(this.#config.gateway, this.#config.peers));
     this.#udp = await UdpBind.open(
       { port: gateway.wireguard.listenPort, ...(options.udpHost ? { host: options.udpHost } : {}) },
       (d) => this.#onDatagram(d.address, d.port, d.bytes),
       (error) => this.#logger.error('udp socket error', { error: error.message }),
     );
-    this.#approvers = ApproverSet.fromConfig(this.#config, this.#approverOptions());
+    this.#approvers = ApproverSet.fromConfig(this.#config, this.#approverOptions(this.#config));
     for (const problem of await this.#approvers.start()) this.#logger.warn('approver not ready', { problem });
     const token = loadOrCreateApiToken(gateway.stateDir);
     this.#metrics = await startMetricsServer(
@@ -208,12 +208,12 @@ export class Appliance {
     });
   }
 
-  #approverOptions() {
-    const listen = this.#config.gateway.slackListen;
+  #approverOptions(config: Config) {
+    const listen = config.gateway.slackListen;
     const colon = listen.lastIndexOf(':');
     return {
       store: this.pending,
-      baseDir: dirname(this.#config.source),
+      baseDir: dirname(config.source),
       slack: { listen: { host: listen.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(listen.slice(colon + 1)) } },
       logger: this.#logger,
     };
@@ -248,18 +248,24 @@ export class Appliance {
       || before.wireguard.subnet6 !== after.wireguard.subnet6 || before.wireguard.mtu !== after.wireguard.mtu) {
       this.#logger.warn('gateway listen settings changed; they take effect on restart');
     }
+    // Everything that can fail is worked out before anything changes: a reload that fails (no
+    // free tunnel address, an approver that cannot be built) leaves the running state whole.
+    // Peer addresses come from the running gateway: its subnet changes only on restart.
     const policy = new CompiledPolicy(config);
     const names = endpointDnsNames(config.endpoints);
-    this.#vips.assignAll([...names.exact.keys()]);
+    const classify = nameClassifier(names);
+    const addresses = resolvePeerAddresses(this.#config.gateway, config.peers);
+    const approvers = ApproverSet.fromConfig(config, this.#approverOptions(config));
+    this.#vips.assignAll([...names.exact.keys()]); // only adds names; harmless if kept unused
     this.#config = config;
     this.#policy = policy;
     this.#names = names;
-    this.#classify = nameClassifier(names);
+    this.#classify = classify;
+    this.#applyPeers(config.peers, addresses);
     // The old approver set holds the Slack listen port: stop it before the new one starts.
     await this.#approvers.stop();
-    this.#approvers = ApproverSet.fromConfig(config, this.#approverOptions());
+    this.#approvers = approvers;
     for (const problem of await this.#approvers.start()) this.#logger.warn('approver not ready', { problem });
-    this.#applyPeers(config.peers);
     await this.#audit.append({
       kind: 'system',
       message: 'policy reloaded',
@@ -268,8 +274,7 @@ export class Appliance {
     });
   }
 
-  #applyPeers(peers: PeerDecl[]): void {
-    const addresses = resolvePeerAddresses(this.#config.gateway, peers);
+  #applyPeers(peers: PeerDecl[], addresses: Map<string, PeerAddresses>): void {
     const wanted = new Map(peers.map((p) => [p.publicKeyText, p]));
     for (const [keyText, identity] of this.#peers) {
       if (!wanted.has(keyText)) {
