@@ -25,6 +25,7 @@ import { startPostgres } from '../test/e2e/harness/postgres-server.js';
 import { run, start } from '../test/e2e/harness/processes.js';
 import { requireTools } from '../test/e2e/harness/requirements.js';
 import { startAnchorPeer } from '../test/e2e/harness/anchor-peer.js';
+import { PGBENCH_ALLOW_CONDITION, PGBENCH_DENY_CONDITIONS } from './pgbench-policy.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -48,27 +49,7 @@ function percentile(sorted: number[], p: number): number {
 /** Nineteen rules that a `SELECT ... FROM pgbench_accounts` is checked against before the one that allows it. */
 function twentyRules(): string {
   const rules: string[] = [];
-  const deny = [
-    "sql.verb in ['drop', 'truncate', 'alter', 'create']",
-    "sets.intersects(sql.columns, ['env_vars.secret', 'env_vars.*'])",
-    "sql.verb == 'delete' && !('jobs' in sql.tables)",
-    "'pg_shadow' in sql.tables || 'pg_authid' in sql.tables",
-    "sql.functions.exists(f, f in ['pg_read_file', 'pg_read_binary_file', 'lo_import', 'lo_export'])",
-    "sql.verb in ['grant', 'revoke']",
-    "sql.verb == 'copy' && sql.statement.contains('PROGRAM')",
-    "sql.verb == 'update' && 'pgbench_branches' in sql.tables",
-    "sql.verb == 'insert' && 'audit' in sql.tables",
-    "'secrets' in sql.tables",
-    "sql.functions.exists(f, f.startsWith('dblink'))",
-    "sql.verb in ['vacuum', 'cluster', 'reindex']",
-    "sql.verb == 'set' && sql.statement.contains('role')",
-    "sql.verb == 'call'",
-    "sql.verb == 'do'",
-    "'users' in sql.tables && sql.columns.exists(c, c.endsWith('.password'))",
-    "sql.verb == 'lock'",
-    "sql.verb == 'listen' || sql.verb == 'notify'",
-    "sql.verb == 'merge'",
-  ];
+  const deny = PGBENCH_DENY_CONDITIONS;
   deny.forEach((condition, i) => rules.push(`rule "deny-${i}" {
   endpoint  = postgres.prod
   condition = ${JSON.stringify(condition)}
@@ -77,7 +58,7 @@ function twentyRules(): string {
 }`));
   rules.push(`rule "reads" {
   endpoint  = postgres.prod
-  condition = "sql.verb in ['select', 'set', 'show', 'begin', 'commit', 'rollback']"
+  condition = ${JSON.stringify(PGBENCH_ALLOW_CONDITION)}
   verdict   = "allow"
 }`);
   return rules.join('\n');

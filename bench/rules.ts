@@ -11,6 +11,7 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { loadConfigTexts } from '../policy/config/load.js';
 import { CompiledPolicy, type PolicyRequest } from '../policy/engine.js';
+import { PGBENCH_ALLOW_CONDITION, PGBENCH_DENY_CONDITIONS } from './pgbench-policy.js';
 import { compileCondition, decide, prepareRules, toCelFacts, type RuleForDecision } from '../policy/rules/index.js';
 
 const TABLES = ['users', 'api_tokens', 'payments', 'audit_log', 'sessions', 'secrets', 'invoices', 'orders', 'env_vars', 'keys'];
@@ -42,29 +43,6 @@ function buildRules(): readonly RuleForDecision[] {
   return prepareRules(rules);
 }
 
-/** The policy of bench/postgres.ts: nineteen denies a pgbench SELECT walks past, then the allow. */
-const TWENTY_RULES_DENY = [
-  "sql.verb in ['drop', 'truncate', 'alter', 'create']",
-  "sets.intersects(sql.columns, ['env_vars.secret', 'env_vars.*'])",
-  "sql.verb == 'delete' && !('jobs' in sql.tables)",
-  "'pg_shadow' in sql.tables || 'pg_authid' in sql.tables",
-  "sql.functions.exists(f, f in ['pg_read_file', 'pg_read_binary_file', 'lo_import', 'lo_export'])",
-  "sql.verb in ['grant', 'revoke']",
-  "sql.verb == 'copy' && sql.statement.contains('PROGRAM')",
-  "sql.verb == 'update' && 'pgbench_branches' in sql.tables",
-  "sql.verb == 'insert' && 'audit' in sql.tables",
-  "'secrets' in sql.tables",
-  "sql.functions.exists(f, f.startsWith('dblink'))",
-  "sql.verb in ['vacuum', 'cluster', 'reindex']",
-  "sql.verb == 'set' && sql.statement.contains('role')",
-  "sql.verb == 'call'",
-  "sql.verb == 'do'",
-  "'users' in sql.tables && sql.columns.exists(c, c.endsWith('.password'))",
-  "sql.verb == 'lock'",
-  "sql.verb == 'listen' || sql.verb == 'notify'",
-  "sql.verb == 'merge'",
-];
-const TWENTY_RULES_ALLOW = "sql.verb in ['select', 'set', 'show', 'begin', 'commit', 'rollback']";
 
 function hclRule(name: string, condition: string, verdict: 'allow' | 'deny', extra = ''): string {
   return `rule "${name}" {\n  endpoint  = postgres.prod\n  condition = ${JSON.stringify(condition)}\n  verdict   = "${verdict}"\n${extra}}\n`;
@@ -99,8 +77,8 @@ ${rules}`;
 }
 
 function twentyRulePolicy(): Promise<CompiledPolicy> {
-  const rules = TWENTY_RULES_DENY.map((c, i) => hclRule(`deny-${i}`, c, 'deny', `  reason    = "bench rule ${i}"\n`));
-  rules.push(hclRule('reads', TWENTY_RULES_ALLOW, 'allow'));
+  const rules = PGBENCH_DENY_CONDITIONS.map((c, i) => hclRule(`deny-${i}`, c, 'deny', `  reason    = "bench rule ${i}"\n`));
+  rules.push(hclRule('reads', PGBENCH_ALLOW_CONDITION, 'allow'));
   return compiledPolicy(rules.join(''));
 }
 
@@ -117,8 +95,8 @@ function twentyRuleList(memo: boolean): readonly RuleForDecision[] {
     if (!r.ok) throw new Error(`${src}: ${JSON.stringify(r.diagnostics)}`);
     return r.condition;
   };
-  const rules: RuleForDecision[] = TWENTY_RULES_DENY.map((src, i) => ({ name: `deny-${i}`, priority: 0, order: i, condition: compiled(src), verdict: 'deny' }));
-  rules.push({ name: 'reads', priority: 0, order: 99, condition: compiled(TWENTY_RULES_ALLOW), verdict: 'allow' });
+  const rules: RuleForDecision[] = PGBENCH_DENY_CONDITIONS.map((src, i) => ({ name: `deny-${i}`, priority: 0, order: i, condition: compiled(src), verdict: 'deny' }));
+  rules.push({ name: 'reads', priority: 0, order: 99, condition: compiled(PGBENCH_ALLOW_CONDITION), verdict: 'allow' });
   return prepareRules(rules, { memo });
 }
 
