@@ -286,7 +286,7 @@ export class AuditLog {
     this.#writable();
     const cutoff = this.#clock().getTime() - this.#retention.maxAgeMs;
     // The segment being appended to is closed first if the cut falls inside it.
-    return prune(this.#store, cutoff, () => this.#committer!.rotate());
+    return prune(this.#store, cutoff, (segment) => this.#committer!.closeSegment(segment));
   }
 
   /** The record at seq, if present and readable. */

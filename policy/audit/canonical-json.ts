@@ -85,7 +85,8 @@ export function canonicalParts(record: JsonObject): CanonicalParts {
       run = { key, members: {} };
       runs.push(run);
     }
-    run.members[key] = item;
+    if (key === '__proto__') Object.defineProperty(run.members, key, { value: item, enumerable: true, writable: true, configurable: true });
+    else run.members[key] = item;
   }
   return runs.map(({ key, members }) => {
     const text = sortedDeep(members) ? JSON.stringify(members) : slowCanonicalJson(members);

@@ -185,12 +185,35 @@ class SegmentWriter {
   async rotate(): Promise<void> {
     if (this.#size === 0) return;
     await this.#extending; // it writes into the old file
-    ftruncateSync(this.#fd, this.#size); // a closed segment ends with its last record
+    // The new segment first: if it cannot be made, the old one stays open and untouched (its fd
+    // is never left closed for a later write to land on whatever file reuses the number).
+    const name = segmentName(this.durable.seq + 1);
+    let fd: number | undefined;
+    try {
+      this.#create(this.durable.seq + 1);
+      fd = this.#open(name);
+      ftruncateSync(this.#fd, this.#size); // a closed segment ends with its last record
+    } catch (error) {
+      if (fd !== undefined) closeSync(fd);
+      // Readers move on to a newer segment once they reach the end of one: none may be left
+      // behind while records still go to the old one.
+      try {
+        unlinkSync(join(this.#store.dir, name));
+      } catch {
+        // never created
+      }
+      throw error;
+    }
     closeSync(this.#fd);
-    this.#name = this.#create(this.durable.seq + 1);
-    this.#fd = this.#open(this.#name);
+    this.#name = name;
+    this.#fd = fd;
     this.#size = 0;
     this.#allocated = 0;
+  }
+
+  /** The segment being appended to. */
+  get name(): string {
+    return this.#name;
   }
 
   /** A zero-fill in progress, and the size the file will have when it is done. */
@@ -363,15 +386,27 @@ export class GroupCommitter {
     return { ...this.#stats };
   }
 
-  /** Starts a new segment, between two writes. */
+  /** Starts a new segment, between two writes; rejects if it could not be started. */
   rotate(): Promise<void> {
-    return new Promise((resolve) => {
-      this.#rotateWaiters.push(resolve);
+    return new Promise((resolve, reject) => {
+      this.#rotateWaiters.push({ resolve, reject });
       void this.#writeNext();
     });
   }
 
-  readonly #rotateWaiters: Array<() => void> = [];
+  /**
+   * Makes sure `segment` is not the one being appended to (retention then may rewrite or remove
+   * it); rejects if it still is.
+   */
+  async closeSegment(segment: string): Promise<void> {
+    if (this.#writer.name !== segment) return;
+    await this.rotate();
+    if (this.#writer.name === segment) {
+      throw new AuditError('AUDIT_WRITE_FAILED', `segment ${segment} is still being appended to`);
+    }
+  }
+
+  readonly #rotateWaiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
 
   /** Resolves once every append submitted so far has resolved or rejected. */
   idle(): Promise<void> {
@@ -441,12 +476,17 @@ export class GroupCommitter {
     try {
       for (;;) {
         if (this.#rotateWaiters.length > 0) {
+          let failure: Error | undefined;
           try {
             await this.#writer.rotate();
-          } catch {
-            // the next write fails too and says why
+          } catch (error) {
+            // appends go on in the old segment; whoever asked for the rotation is told
+            failure = new AuditError('AUDIT_WRITE_FAILED', `cannot start a new segment: ${(error as Error).message}`, { cause: error });
           }
-          for (const resolve of this.#rotateWaiters.splice(0)) resolve();
+          for (const waiter of this.#rotateWaiters.splice(0)) {
+            if (failure) waiter.reject(failure);
+            else waiter.resolve();
+          }
         }
         if (this.#unwritten.length === 0) break;
         await this.#writeGroups();

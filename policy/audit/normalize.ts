@@ -27,6 +27,12 @@ function pathOf(trail: Trail): string {
   return trail.reduce<string>((path, step) => (typeof step === 'number' ? `${path}[${step}]` : `${path}.${step}`), '$');
 }
 
+/** `target[key] = value`, except that a key named `__proto__` is stored, not taken as the prototype. */
+export function setOwn(target: JsonObject, key: string, value: JsonValue): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+}
+
 export function toJson(value: unknown, mapString: StringMapper, trail: Trail = []): JsonValue {
   if (trail.length > MAX_DEPTH) throw bad(pathOf(trail), `nested deeper than ${MAX_DEPTH}`);
   switch (typeof value) {
@@ -64,7 +70,7 @@ export function toJson(value: unknown, mapString: StringMapper, trail: Trail = [
         const item = source[key];
         if (item === undefined) continue;
         trail.push(key);
-        out[mapString(key)] = toJson(item, mapString, trail);
+        setOwn(out, mapString(key), toJson(item, mapString, trail));
         trail.pop();
       }
       return out;

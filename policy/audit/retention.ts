@@ -11,7 +11,8 @@
  * Order of effects, each durable before the next: the anchor; whole segments removed; a segment
  * cut in the middle rewritten as a new file named for its first kept record (temp file, fsync,
  * rename) before the old one goes. A crash in between leaves records at or below the anchor,
- * which readers skip and the next prune removes.
+ * which readers skip, or the old segment next to the copy of its tail (verify() reports the
+ * overlap), which the next prune removes (removeSuperseded) before anything else.
  */
 import { closeSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync, fstatSync } from 'node:fs';
 import { join } from 'node:path';
@@ -70,19 +71,23 @@ function rewriteTail(store: AuditStore, name: string, from: number, firstSeq: nu
 }
 
 /**
- * Removes records older than `cutoffMs`. `rotate` closes the segment being appended to, called
- * when the cut falls inside it (only closed segments are rewritten).
+ * Removes records older than `cutoffMs`. `closeSegment` makes sure a segment is not the one being
+ * appended to (only closed segments are removed or rewritten), rejecting if it cannot.
  */
-export async function prune(store: AuditStore, cutoffMs: number, rotate: () => Promise<void>): Promise<{ deleted: number }> {
+export async function prune(
+  store: AuditStore, cutoffMs: number, closeSegment: (segment: string) => Promise<void>,
+): Promise<{ deleted: number }> {
   const stored = readAnchor(store);
   if (stored === 'bad') return { deleted: 0 };
+  if (stored !== null) await removeSuperseded(store, stored.seq, closeSegment);
   const doomed = lastDoomed(store, cutoffMs, stored);
   if (!doomed) return { deleted: 0 };
   const segments = listSegments(store);
   const at = segments.findIndex((s) => s.name === doomed.segment);
   const cutSegment = segments[at]!;
-  // Only closed segments are removed or rewritten: close the open one if the cut is in it.
-  if (at === segments.length - 1) await rotate();
+  // Only closed segments are removed or rewritten: close the open one if it is among them (it
+  // rejects, and nothing is touched, if a new segment cannot be started).
+  for (const segment of segments.slice(0, at + 1)) await closeSegment(segment.name);
   const size = fstatSize(store, cutSegment.name);
   writeDurably(store.dir, ANCHOR_FILE, JSON.stringify(doomed.anchor));
   for (const segment of segments.slice(0, at)) unlinkSync(join(store.dir, segment.name));
@@ -90,6 +95,24 @@ export async function prune(store: AuditStore, cutoffMs: number, rotate: () => P
   unlinkSync(join(store.dir, cutSegment.name));
   syncDir(store.dir);
   return { deleted: doomed.anchor.seq - (stored ? stored.seq : 0) };
+}
+
+/**
+ * Finishes a prune that stopped after writing a cut segment's kept tail as a new file and before
+ * removing the old one: a segment followed by one starting at or below anchor + 1 holds nothing
+ * that is not pruned or also in a later segment (the copy is durable before the old one goes).
+ */
+async function removeSuperseded(
+  store: AuditStore, anchorSeq: number, closeSegment: (segment: string) => Promise<void>,
+): Promise<void> {
+  const segments = listSegments(store);
+  let removed = false;
+  for (let i = 0; i + 1 < segments.length && segments[i + 1]!.firstSeq <= anchorSeq + 1; i++) {
+    await closeSegment(segments[i]!.name);
+    unlinkSync(join(store.dir, segments[i]!.name));
+    removed = true;
+  }
+  if (removed) syncDir(store.dir);
 }
 
 function fstatSize(store: AuditStore, name: string): number {

@@ -2,7 +2,7 @@
  * Chain verification: walks every stored line in file order and checks that
  *  - each line parses as an entry, in seq order                           (AUDIT_BAD_RECORD, AUDIT_SEQ_MISMATCH)
  *  - seqs are consecutive from the retention anchor (or 1)                (AUDIT_GAP)
- *  - each record's hash matches its content                               (AUDIT_HASH_MISMATCH)
+ *  - each record's hash matches its content, stored as its canonical text  (AUDIT_HASH_MISMATCH)
  *  - each prevHash is the previous record's hash (or anchor / genesis)    (AUDIT_CHAIN_BROKEN)
  *  - the stored head and any externally known head are present             (AUDIT_TRUNCATED, AUDIT_BAD_HEAD)
  *
@@ -11,6 +11,7 @@
  * memory, a checkpoint an operator saved) catches one that also rewrote the head.
  * Records never acknowledged (a crash before their commit) are simply absent and not a problem.
  */
+import { canonicalJson } from './canonical-json.js';
 import { hashRecord, GENESIS_HASH } from './hash-chain.js';
 import type { JsonObject } from './record.js';
 import { readAnchor, readHead, readLines, startPosition, type AuditStore, type ChainPoint } from './store.js';
@@ -105,6 +106,11 @@ export function verifyStore(store: AuditStore, options: VerifyOptions = {}): Ver
       }
       const actual = hashRecord(entry as unknown as JsonObject);
       if (actual !== entry.hash) report(key, 'AUDIT_HASH_MISMATCH', `content does not match its hash (edited)`);
+      else if (canonicalJson(entry as unknown as JsonObject) !== line.text) {
+        // The stored bytes are the hashed text: a line that only parses to the same value (a
+        // duplicated key, added spaces, escaped letters) shows grep and readers something else.
+        report(key, 'AUDIT_HASH_MISMATCH', `line at byte ${line.offset} of ${line.segment} is not the hashed canonical text (edited)`);
+      }
       if (watched.has(key)) seen.set(key, entry.hash);
       expectedSeq = key + 1;
       // Chain on the stored hash: one edited record is one problem, not one per following record.
