@@ -226,7 +226,12 @@ class SegmentWriter {
    */
   #extend(): void {
     if (this.#extending) return;
-    const fd = openSync(join(this.#store.dir, this.#name), 'r+'); // plain: zeros need no flush of their own
+    let fd: number;
+    try {
+      fd = openSync(join(this.#store.dir, this.#name), 'r+'); // plain: zeros need no flush of their own
+    } catch {
+      return; // only an optimisation; the records just written are durable and must be acknowledged
+    }
     const from = this.#allocated;
     const target = from + SEGMENT_EXTENT;
     this.#extending = (async () => {

@@ -3,7 +3,7 @@
  * that fails under a prune, and record fields named like Object.prototype members.
  */
 import { strict as assert } from 'node:assert';
-import { mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, openSync, closeSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { AuditLog, type VerifyResult } from '../../../policy/audit/index.js';
@@ -115,6 +115,23 @@ describe('segment files', () => {
       assert.deepEqual(Object.keys(entry.facts!), ['__proto__', 'sql.verb']);
       assert.deepEqual(Object.keys(log.get(entry.seq)!.facts!), ['__proto__', 'sql.verb']);
       assert.equal((await log.verify()).ok, true);
+      await log.close();
+    } finally {
+      cleanup();
+    }
+  });
+
+  test('a durable write is acknowledged even when the zero-fill after it cannot start', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const log = await AuditLog.open({ dir });
+      await log.append(decision(0));
+      await new Promise((r) => setTimeout(r, 300)); // the first zero-fill is done
+      // The next zero-fill opens the segment by name; make that fail (the writer's own fd works).
+      const [name] = segments(dir);
+      renameSync(join(dir, name!), join(dir, `${name!}.moved`));
+      const big = 'x'.repeat(700_000);
+      for (let i = 1; i <= 4; i++) assert.equal((await log.append(decision(i, { reason: big }))).seq, i + 1);
       await log.close();
     } finally {
       cleanup();
