@@ -1,17 +1,18 @@
 /**
- * Group commit onto the segment files (store.ts). An append is written to the file as soon as the
- * event loop turns (everything submitted in that turn is one write(2)), and acknowledged when an
- * fdatasync(2) that started after its write completes. Only one fdatasync runs at a time: records
- * written while it runs are covered by the next one, so under load the group grows instead of the
- * number of flushes, and a record waits for at most the flush in progress plus its own (the
- * Postgres/InnoDB technique). Acknowledgements are in seq order.
+ * Group commit onto the segment files (store.ts). Appends submitted in one event-loop turn form a
+ * group: seqs and hashes are assigned from the writer's tip, and the group is written with one
+ * positional write(2) on an O_DSYNC descriptor into zeros laid down ahead of time, so the write
+ * returns once the data is on disk and needs no flush of the file's size. Only one write runs at
+ * a time: groups prepared meanwhile go together in the next one, so under load the write grows
+ * instead of their number, and an append waits for at most the write in progress plus its own
+ * (the Postgres/InnoDB technique). Appends are acknowledged in seq order, only after their write.
+ * Completions are lazy: they ride along with the next urgent group, or go within LAZY_FLUSH_MS.
  *
- * Sequence numbers and hashes are assigned when a group is written, from the writer's tip; the
- * writer lock (store.ts) makes this process the only one that appends, so the chain cannot fork.
- * A failed write is cut off the file again and consumes no sequence numbers. A failed fdatasync
- * is different: what reached the disk is unknown (the kernel may have dropped the dirty pages),
- * so the log fails closed: that group, everything after it, and every later append is rejected
- * until the log is reopened, which recovers from what is really on disk.
+ * The writer lock (store.ts) makes this process the only one that appends, so the chain cannot
+ * fork. A failed write is cut off the file again and the chain restarts from the last durable
+ * record: the records of that write, and the ones prepared after them, are rejected and consume
+ * no seqs (the caller denies their requests). If even the cut fails, the log fails closed and
+ * rejects every append until it is reopened, which recovers from what is really on disk.
  *
  * Nothing is ever dropped: the queue is bounded only by memory. Backpressure belongs to the
  * caller, which awaits append() before forwarding a request.
