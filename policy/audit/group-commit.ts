@@ -162,10 +162,15 @@ class SegmentWriter {
     if (name === undefined) name = this.#create(this.tip.seq + 1);
     this.#name = name;
     this.#fd = this.#open(name);
-    this.#size = fstatSync(this.#fd).size;
-    this.#allocated = this.#size;
-    closeSync(openSync(join(store.dir, HEAD_FILE), 'a', 0o600));
-    this.#headFd = openSync(join(store.dir, HEAD_FILE), 'r+');
+    try {
+      this.#size = fstatSync(this.#fd).size;
+      this.#allocated = this.#size;
+      closeSync(openSync(join(store.dir, HEAD_FILE), 'a', 0o600));
+      this.#headFd = openSync(join(store.dir, HEAD_FILE), 'r+');
+    } catch (error) {
+      closeSync(this.#fd); // a writer that cannot start holds nothing open
+      throw error;
+    }
   }
 
   #open(name: string): number {
