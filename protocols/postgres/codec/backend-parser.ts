@@ -10,6 +10,7 @@
 import { BE, DEFAULT_MAX_MESSAGE_LENGTH, ENCRYPTION_ACCEPTED_GSS, ENCRYPTION_ACCEPTED_SSL, ENCRYPTION_REFUSED } from './constants.js';
 import { decodeBackendTyped } from './backend-decode.js';
 import { PgCodecError } from './errors.js';
+import { FramedParser } from './framed-parser.js';
 import { Framer, type FrameSink } from './framer.js';
 import { BACKEND_RULES, buildLengthTable } from './limits.js';
 import type { BackendEvent } from './messages.js';
@@ -25,12 +26,12 @@ export interface BackendParserOptions extends ParserOptions {
 const SSL_ANSWERS: ReadonlySet<number> = new Set([ENCRYPTION_ACCEPTED_SSL, ENCRYPTION_REFUSED]);
 const GSS_ANSWERS: ReadonlySet<number> = new Set([ENCRYPTION_ACCEPTED_GSS, ENCRYPTION_REFUSED]);
 
-export class BackendParser {
-  private readonly framer: Framer;
-  private out: BackendEvent[] = [];
+export class BackendParser extends FramedParser<BackendEvent> {
+  protected readonly framer: Framer;
   private awaiting: 'ssl' | 'gss' = 'ssl';
 
   constructor(opts: BackendParserOptions = {}) {
+    super();
     const streamTypes: number[] = [];
     if (opts.streamCopyData) streamTypes.push(BE.CopyData);
     if (opts.streamDataRows) streamTypes.push(BE.DataRow);
@@ -38,20 +39,12 @@ export class BackendParser {
       startup: () => {
         throw new PgCodecError('PG_UNKNOWN_MESSAGE', 'untyped packet in the backend stream');
       },
-      typed: (raw, typeByte) => {
-        try {
-          this.out.push(decodeBackendTyped(raw, typeByte));
-        } catch (e) {
-          if (!(e instanceof PgCodecError)) throw e;
-          this.out.push({ type: 'Malformed', raw, typeByte, error: e });
-        }
-      },
+      typed: (raw, typeByte) => this.pushDecoded(raw, typeByte, () => decodeBackendTyped(raw, typeByte)),
       single: (raw) => {
         const b = raw[0]!;
         this.out.push({ type: 'EncryptionResponse', raw, request: this.awaiting, accepted: b !== ENCRYPTION_REFUSED });
       },
-      part: (raw, payload, typeByte, offset, bodyLength) =>
-        this.out.push({ type: 'MessagePart', raw, payload, typeByte, offset, bodyLength, first: offset === 0 && raw !== payload, last: offset + payload.length === bodyLength }),
+      part: this.onPart,
     };
     this.framer = new Framer('typed', sink, {
       lengths: buildLengthTable(BACKEND_RULES, opts.maxMessageLength ?? DEFAULT_MAX_MESSAGE_LENGTH),
@@ -66,26 +59,5 @@ export class BackendParser {
     if (!this.framer.atBoundary) throw new PgCodecError('PG_UNEXPECTED_DATA', 'encryption response expected inside a message');
     this.awaiting = request;
     this.framer.expectSingleByte(request === 'ssl' ? SSL_ANSWERS : GSS_ANSWERS);
-  }
-
-  get bufferedBytes(): number {
-    return this.framer.bufferedBytes;
-  }
-
-  /** Throws PgCodecError on a framing error (`before` holds this push's earlier events). */
-  push(chunk: Uint8Array): BackendEvent[] {
-    this.out = [];
-    try {
-      this.framer.push(chunk);
-    } catch (e) {
-      if (e instanceof PgCodecError) e.before = this.out;
-      throw e;
-    }
-    return this.out;
-  }
-
-  /** Call at end of stream: throws PG_MSG_TRUNCATED if a message was cut off. */
-  end(): void {
-    this.framer.end();
   }
 }

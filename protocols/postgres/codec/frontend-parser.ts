@@ -12,6 +12,7 @@
  */
 import { DEFAULT_MAX_MESSAGE_LENGTH, FE } from './constants.js';
 import { PgCodecError } from './errors.js';
+import { FramedParser } from './framed-parser.js';
 import { Framer, type FrameSink, type FramerMode } from './framer.js';
 import { decodeFrontendTyped, decodeStartupPacket } from './frontend-decode.js';
 import { FRONTEND_RULES, buildLengthTable } from './limits.js';
@@ -27,19 +28,18 @@ export interface FrontendParserOptions extends ParserOptions {
   readonly phase?: 'startup' | 'typed';
 }
 
-export class FrontendParser {
-  private readonly framer: Framer;
-  private out: FrontendEvent[] = [];
+export class FrontendParser extends FramedParser<FrontendEvent> {
+  protected readonly framer: Framer;
 
   constructor(opts: FrontendParserOptions = {}) {
+    super();
     const sink: FrameSink = {
       startup: (raw) => this.onStartup(raw),
       typed: (raw, typeByte) => this.onTyped(raw, typeByte),
       single: () => {
         throw new PgCodecError('PG_UNKNOWN_MESSAGE', 'single byte in the frontend stream');
       },
-      part: (raw, payload, typeByte, offset, bodyLength) =>
-        this.out.push({ type: 'MessagePart', raw, payload, typeByte, offset, bodyLength, first: offset === 0 && raw !== payload, last: offset + payload.length === bodyLength }),
+      part: this.onPart,
     };
     this.framer = new Framer(opts.phase ?? 'startup', sink, {
       lengths: buildLengthTable(FRONTEND_RULES, opts.maxMessageLength ?? DEFAULT_MAX_MESSAGE_LENGTH),
@@ -55,46 +55,17 @@ export class FrontendParser {
     return this.framer.mode;
   }
 
-  get bufferedBytes(): number {
-    return this.framer.bufferedBytes;
-  }
-
-  /** Throws PgCodecError on a framing error (`before` holds this push's earlier events). */
-  push(chunk: Uint8Array): FrontendEvent[] {
-    this.out = [];
-    try {
-      this.framer.push(chunk);
-    } catch (e) {
-      if (e instanceof PgCodecError) e.before = this.out;
-      throw e;
-    }
-    return this.out;
-  }
-
-  /** Call at end of stream: throws PG_MSG_TRUNCATED if a message was cut off. */
-  end(): void {
-    this.framer.end();
-  }
-
   private onStartup(raw: Uint8Array): void {
-    try {
+    this.pushDecoded(raw, 0, () => {
       const msg = decodeStartupPacket(raw);
       if (msg.type === 'StartupMessage') this.framer.mode = 'typed';
       else if (msg.type === 'CancelRequest') this.framer.mode = 'closed';
-      this.out.push(msg);
-    } catch (e) {
-      if (!(e instanceof PgCodecError)) throw e;
-      this.out.push({ type: 'Malformed', raw, typeByte: 0, error: e });
-    }
+      return msg;
+    });
   }
 
   private onTyped(raw: Uint8Array, typeByte: number): void {
-    try {
-      this.out.push(decodeFrontendTyped(raw, typeByte));
-    } catch (e) {
-      if (!(e instanceof PgCodecError)) throw e;
-      this.out.push({ type: 'Malformed', raw, typeByte, error: e });
-    }
+    this.pushDecoded(raw, typeByte, () => decodeFrontendTyped(raw, typeByte));
     if (typeByte === FE.Terminate) this.framer.mode = 'closed';
   }
 }
