@@ -58,7 +58,7 @@ interface Written {
 }
 
 export interface CommitStats {
-  /** Durable commits made (one fdatasync each). */
+  /** Durable writes made (one O_DSYNC write each). */
   commits: number;
   /** Records made durable. */
   records: number;
@@ -95,8 +95,7 @@ function lastRecord(store: AuditStore): { point: ChainPoint | null; segment: str
  * (records were cut off the end: appending after them keeps the gap visible instead of
  * re-using their seqs); else the retention anchor; else seq 0 and the genesis hash.
  */
-export function chainTip(store: AuditStore): ChainPoint {
-  const last = lastRecord(store).point;
+export function chainTip(store: AuditStore, last = lastRecord(store).point): ChainPoint {
   const head = readHead(store);
   const anchor = readAnchor(store);
   let tip: ChainPoint = last ?? { seq: 0, hash: GENESIS_HASH };
@@ -137,7 +136,7 @@ class SegmentWriter {
     this.#store = store;
     this.#segmentBytes = segmentBytes;
     const found = lastRecord(store);
-    this.tip = chainTip(store);
+    this.tip = chainTip(store, found.point); // the newest segment is read once at open
     this.durable = this.tip;
     let name = found.segment;
     if (name !== undefined) {

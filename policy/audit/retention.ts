@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { hashRecord, GENESIS_HASH } from './hash-chain.js';
 import type { JsonObject } from './record.js';
 import {
-  ANCHOR_FILE, listSegments, readAnchor, readLines, segmentName, syncDir, writeDurably, type Anchor, type AuditStore,
+  ANCHOR_FILE, listSegments, readAnchor, readLines, segmentName, segmentSize, syncDir, writeDurably, type Anchor, type AuditStore,
 } from './store.js';
 
 const SCAN_CHUNK = 4096;
@@ -88,7 +88,7 @@ export async function prune(
   // Only closed segments are removed or rewritten: close the open one if it is among them (it
   // rejects, and nothing is touched, if a new segment cannot be started).
   for (const segment of segments.slice(0, at + 1)) await closeSegment(segment.name);
-  const size = fstatSize(store, cutSegment.name);
+  const size = segmentSize(store, cutSegment.name);
   writeDurably(store.dir, ANCHOR_FILE, JSON.stringify(doomed.anchor));
   for (const segment of segments.slice(0, at)) unlinkSync(join(store.dir, segment.name));
   if (doomed.end < size) rewriteTail(store, cutSegment.name, doomed.end, doomed.anchor.seq + 1);
@@ -113,13 +113,4 @@ async function removeSuperseded(
     removed = true;
   }
   if (removed) syncDir(store.dir);
-}
-
-function fstatSize(store: AuditStore, name: string): number {
-  const fd = openSync(join(store.dir, name), 'r');
-  try {
-    return fstatSync(fd).size;
-  } finally {
-    closeSync(fd);
-  }
 }
