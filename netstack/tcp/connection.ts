@@ -225,7 +225,6 @@ export class Connection implements TcpConnection, Scheduled {
   }
 
   shutdown(now: number): void {
-    const s = this.#snd;
     switch (this.#state) {
       case 'OFFERED':
         this.refuse(now);
@@ -234,20 +233,17 @@ export class Connection implements TcpConnection, Scheduled {
         this.#terminate(now, 'aborted', false);
         return;
       case 'SYN-RECEIVED':
-        // FIN after the handshake: the state moves to FIN-WAIT-1 when the SYN is acknowledged.
-        s.finQueued = true;
-        s.finSeq = s.dataEnd;
-        break;
       case 'ESTABLISHED':
+      case 'CLOSE-WAIT': {
+        // The FIN follows the last byte written. After SYN-RECEIVED the state moves to
+        // FIN-WAIT-1 when the SYN is acknowledged.
+        const s = this.#snd;
         s.finQueued = true;
         s.finSeq = s.dataEnd;
-        this.#setState('FIN-WAIT-1');
+        if (this.#state === 'ESTABLISHED') this.#setState('FIN-WAIT-1');
+        else if (this.#state === 'CLOSE-WAIT') this.#setState('LAST-ACK');
         break;
-      case 'CLOSE-WAIT':
-        s.finQueued = true;
-        s.finSeq = s.dataEnd;
-        this.#setState('LAST-ACK');
-        break;
+      }
       default:
         return;
     }
