@@ -9,6 +9,7 @@ import QRCode from 'qrcode';
 import { generatePrivateKey, publicKeyFromPrivate } from '../netstack/wireguard/keys.js';
 import { configFiles, loadConfig } from '../policy/config/load.js';
 import { ConfigError, formatDiagnostic } from '../policy/config/diagnostics.js';
+import { isAuditError } from '../policy/audit/index.js';
 import { Appliance } from './appliance.js';
 import { postgresHandler } from './postgres/index.js';
 import { DEMO_CONFIG_FILE, DEMO_PEER, DEMO_STATE_DIR, materializeDemoConfig } from './demo.js';
@@ -107,6 +108,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 /** Errors an operator can act on (a busy port, permissions, a bad state dir): a message, no stack. */
 function operatorError(error: unknown): string | undefined {
   if (error instanceof StateDirError || error instanceof VipTableError) return error.message;
+  // The audit log of another build, another appliance writing it, or a directory it cannot use.
+  if (isAuditError(error) && (error.code === 'AUDIT_FORMAT' || error.code === 'AUDIT_LOCKED' || error.code === 'AUDIT_NOT_FOUND')) return error.message;
   const e = error as NodeJS.ErrnoException & { address?: string; port?: number };
   switch (e.code) {
     case 'EADDRINUSE':

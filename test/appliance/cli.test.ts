@@ -1,9 +1,10 @@
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { main, type CliIo } from '../../appliance/cli.js';
+import { AuditLog } from '../../policy/audit/index.js';
 import { loadConfig } from '../../policy/config/load.js';
 import { publicKeyFromPrivate } from '../../netstack/wireguard/keys.js';
 
@@ -142,6 +143,28 @@ test('run with no --config materialises the demo policy and a ready demo peer fi
   assert.ok(existsSync(join(dir, 'bailiff-state', 'demo-agent.conf')));
   assert.match(c.out, /demo: agent peer file .*demo-agent\.conf/);
   assert.match(c.out, /wg-quick up/);
+});
+
+test('run refuses an audit log it cannot write with one line and exit 1: another build\'s, or another writer\'s', async () => {
+  const policy = join(dir, 'audit-policy.hcl');
+  const stateDir = join(dir, 'audit-state');
+  writeFileSync(policy, POLICY.replace('./state', './audit-state').replace(/51111/g, '51112'));
+  mkdirSync(join(stateDir, 'audit'), { recursive: true });
+  writeFileSync(join(stateDir, 'audit', 'data.mdb'), ''); // an LMDB log of an earlier build
+  const old = io();
+  assert.equal(await main(['run', '--config', policy], old), 1);
+  assert.match(old.err, /^bailiff run: AUDIT_FORMAT: .* earlier format \(LMDB\); move it aside/);
+  assert.ok(!old.err.includes('    at '), 'no stack trace');
+
+  rmSync(join(stateDir, 'audit'), { recursive: true });
+  const writer = await AuditLog.open({ dir: join(stateDir, 'audit') }); // as if another appliance ran
+  try {
+    const second = io();
+    assert.equal(await main(['run', '--config', policy], second), 1);
+    assert.match(second.err, /^bailiff run: AUDIT_LOCKED: .*already writes the audit log/);
+  } finally {
+    await writer.close();
+  }
 });
 
 test('bailiff test replays fixtures: ok lines and exit 0, a readable diff and exit 1 on mismatch', async () => {
