@@ -19,6 +19,7 @@
  * (the SYN is dropped silently, as a SYN flood would be), TIME-WAIT entries (the oldest goes).
  */
 import type { Counters } from '../counters.js';
+import { readU32 } from '../wire/checksum.js';
 import { WireError, counterName } from '../wire/errors.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, TcpPacket, type TcpOptions, emptyOptions, readTcpOptions } from '../wire/tcp.js';
 import type { CongestionControlName } from './congestion.js';
@@ -295,8 +296,7 @@ export class TcpStack implements ConnectionHost {
   }
 
   random32(): number {
-    const b = this.#random(4);
-    return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+    return readU32(this.#random(4), 0);
   }
 
   // ---- internals --------------------------------------------------------------------------

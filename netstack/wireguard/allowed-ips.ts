@@ -6,6 +6,7 @@
  * length in use (usually one or two), several times faster than walking 32 trie levels. IPv6 uses
  * a binary trie (at most 128 steps).
  */
+import { readU32 } from '../wire/checksum.js';
 import { maskAddress, type Cidr } from '../wire/ip-address.js';
 
 interface TrieNode<T> {
@@ -37,7 +38,7 @@ export class AllowedIps<T> {
         this.#v4.set(cidr.prefixLength, byKey);
         this.#v4Lengths = [...this.#v4.keys()].sort((x, y) => y - x);
       }
-      byKey.set(v4Key(readV4(address, 0), cidr.prefixLength), value);
+      byKey.set(v4Key(readU32(address, 0), cidr.prefixLength), value);
       return;
     }
     let node = this.#v6;
@@ -58,7 +59,7 @@ export class AllowedIps<T> {
   /** Longest match for the `length`-byte (4 or 16) address at `offset` in `bytes`. */
   lookup(bytes: Uint8Array, offset: number, length: 4 | 16): T | undefined {
     if (length === 4) {
-      const address = readV4(bytes, offset);
+      const address = readU32(bytes, offset);
       const lengths = this.#v4Lengths;
       for (let i = 0; i < lengths.length; i++) {
         const prefixLength = lengths[i]!;
@@ -107,9 +108,6 @@ export class AllowedIps<T> {
   }
 }
 
-function readV4(bytes: Uint8Array, offset: number): number {
-  return ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
-}
 
 /** The top `prefixLength` bits of a 32-bit address as a non-negative integer (a Map key). */
 function v4Key(address: number, prefixLength: number): number {

@@ -3,6 +3,9 @@
  * value here has been validated, defaults applied, and references resolved.
  */
 import type { CompiledCondition } from '../rules/compile.js';
+import type { Family } from '../rules/facts.js';
+
+export type { Family };
 import type { Position } from './diagnostics.js';
 
 export interface WireguardSettings {
@@ -84,7 +87,6 @@ export type SecretRef =
   | { from: 'env'; name: string; pos: Position }
   | { from: 'file'; path: string; pos: Position };
 
-export type Family = 'sql' | 'http' | 'k8s' | 'ssh' | 'tcp';
 
 interface EndpointBase {
   name: string;
