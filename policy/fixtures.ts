@@ -15,6 +15,7 @@
  */
 import { combineDecisions, type CompiledPolicy, type PeerIdentity, type PolicyDecision } from './engine.js';
 import type { Family } from './config/model.js';
+import { familySchema } from './rules/index.js';
 
 export interface Fixture {
   name: string;
@@ -97,7 +98,8 @@ export function parseFixture(
     if (request[key] === undefined) continue;
     if (!isObject(request[key])) throw new FixtureError(`${where}: request.${key} must be an object`);
     const family = key as Family;
-    const compatible = endpoint.family === family || (endpoint.family === 'k8s' && family === 'http');
+    // The request's family must be one the endpoint's rules read (k8s endpoints also read http.*).
+    const compatible = familySchema(endpoint.family).roots.has(family);
     if (!compatible) throw new FixtureError(`${where}: request.${key} does not fit ${endpoint.ref} (a ${endpoint.family} endpoint)`);
     const extractor = extractors[family];
     const given = request[key] as Record<string, unknown>;
