@@ -10,10 +10,10 @@
  */
 import { EventEmitter } from 'node:events';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { canonicalParts } from './canonical-json.js';
+import { canonicalParts, orderedParts } from './canonical-json.js';
 import { AuditError } from './errors.js';
 import { DEFAULT_MAX_BATCH, GroupCommitter, chainTip, type CommitStats } from './group-commit.js';
-import { normalizeInput, normalizeOutcome } from './normalize.js';
+import { normalizeInput, normalizeOutcome, type Normalizing } from './normalize.js';
 import { prune } from './retention.js';
 import { checkQuery, readChunk, startCursor, type AuditQuery } from './query.js';
 import { Redactor } from './redact.js';
@@ -166,8 +166,9 @@ export class AuditLog {
   append(record: AuditRecordInput): Promise<AuditEntry> {
     try {
       this.#writable();
-      const body = normalizeInput(record, (s) => this.#redactor.apply(s));
-      const appended = this.#submit(body as unknown as AuditRecordInput, undefined);
+      const n = this.#normalizing();
+      const body = normalizeInput(record, n);
+      const appended = this.#submit(body as unknown as AuditRecordInput, undefined, !n.indexKeys);
       if (body.kind !== 'decision' && body.kind !== 'connection') return appended;
       return appended.then((entry) => {
         this.#awaitingCompletion.set(entry.seq, identity(entry));
@@ -189,7 +190,8 @@ export class AuditLog {
   complete(seq: number, outcome: AuditOutcome): Promise<AuditEntry> {
     try {
       this.#writable();
-      const normalized = normalizeOutcome(outcome, (s) => this.#redactor.apply(s)) as AuditOutcome;
+      const n = this.#normalizing();
+      const normalized = normalizeOutcome(outcome, n) as AuditOutcome;
       if (!Number.isSafeInteger(seq) || seq < 1 || seq > this.#committer!.tip.seq) {
         throw new AuditError('AUDIT_UNKNOWN_SEQ', `no record ${seq} to complete`);
       }
@@ -201,7 +203,8 @@ export class AuditLog {
         const original = this.get(seq);
         copied = identity(original ?? { kind: 'system' });
       }
-      return this.#submit(copied as AuditRecordInput, { completes: seq, outcome: normalized });
+      // The copied fields are strings taken from a normalised record: in order like the outcome.
+      return this.#submit(copied as AuditRecordInput, { completes: seq, outcome: normalized }, !n.indexKeys);
     } catch (error) {
       return Promise.reject(error as Error);
     }
@@ -212,12 +215,19 @@ export class AuditLog {
     if (this.#store.readOnly) throw new AuditError('AUDIT_READ_ONLY', 'audit log was opened read-only');
   }
 
-  #submit(body: AuditRecordInput, completion: { completes: number; outcome: AuditOutcome } | undefined): Promise<AuditEntry> {
+  readonly #mapString = (s: string): string => this.#redactor.apply(s);
+
+  #normalizing(): Normalizing {
+    return { mapString: this.#mapString, indexKeys: false };
+  }
+
+  /** `ordered`: body and outcome were built by normalize.ts with no index-like keys (orderedParts). */
+  #submit(body: AuditRecordInput, completion: { completes: number; outcome: AuditOutcome } | undefined, ordered: boolean): Promise<AuditEntry> {
     // time is taken at the call, not at commit: it is when the event happened.
     // body is this log's own copy (normalised or copied above): completed in place, not copied again.
     const draft = Object.assign(body, completion, { v: AUDIT_FORMAT_VERSION, time: this.#clock().toISOString() }) as AuditDraft;
     // Encoded here, outside the commit, so it overlaps the previous batch's fsync.
-    const parts = canonicalParts(draft as unknown as JsonObject);
+    const parts = ordered ? orderedParts(draft as unknown as JsonObject) : canonicalParts(draft as unknown as JsonObject);
     let size = 0;
     for (const [key, value] of parts) size += key.length + value.length;
     // String length, not bytes: a cheap bound on memory per queued append, not a byte-exact cap.

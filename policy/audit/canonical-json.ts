@@ -94,6 +94,36 @@ export function canonicalParts(record: JsonObject): CanonicalParts {
   });
 }
 
+/**
+ * canonicalParts for a record that normalize.ts built in canonical order (every nested object's
+ * keys inserted sorted, none integer-like, so JSON.stringify already writes canonical text) and
+ * whose top-level keys are record fields (plain names, nothing to escape): one native
+ * JSON.stringify per field, with no copy of the record and no walk to check its order.
+ */
+export function orderedParts(record: JsonObject): CanonicalParts {
+  const parts: Array<readonly [string, string]> = [];
+  let cut = 0;
+  let first = '';
+  let text = '';
+  for (const key of Object.keys(record).sort()) {
+    const item = record[key];
+    if (item === undefined) continue;
+    while (cut < LINK_KEYS.length && key > LINK_KEYS[cut]!) {
+      cut += 1;
+      if (text !== '') parts.push([first, text]);
+      text = '';
+    }
+    if (text === '') {
+      first = key;
+      text = `"${key}":${JSON.stringify(item)}`;
+    } else {
+      text += `,"${key}":${JSON.stringify(item)}`;
+    }
+  }
+  if (text !== '') parts.push([first, text]);
+  return parts;
+}
+
 export function part(key: string, encodedValue: string): readonly [string, string] {
   return [key, `${JSON.stringify(key)}:${encodedValue}`];
 }

@@ -3,7 +3,7 @@
  * Editing any field changes the record's hash; deleting or reordering records breaks either the
  * sequence or the prevHash link of the next record.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
 import type { JsonObject } from './record.js';
 
@@ -14,7 +14,7 @@ export const HASH_PATTERN = /^[0-9a-f]{64}$/;
 
 /** SHA-256 (hex) of an already canonical JSON text. */
 export function hashCanonical(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 /** Hash of a record; any `hash` field in it is ignored (that is the value being computed). */

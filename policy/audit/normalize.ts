@@ -16,6 +16,23 @@ const MAX_DEPTH = 32;
 
 type StringMapper = (value: string) => string;
 
+/**
+ * One normalisation: how strings are mapped (redaction), and whether an object key that is an
+ * array index ("0", "17") was met. JavaScript lists such keys first, in numeric order, whatever
+ * the insertion order, so an object holding one is not written in canonical order by
+ * JSON.stringify (canonical-json.ts then takes its slow path).
+ */
+export interface Normalizing {
+  mapString: StringMapper;
+  indexKeys: boolean;
+}
+
+/** "0".."4294967294" without leading zeros: the keys JavaScript orders numerically. */
+function isIndexKey(key: string): boolean {
+  const c = key.charCodeAt(0);
+  return c >= 48 && c <= 57 && /^(?:0|[1-9]\d{0,9})$/.test(key) && Number(key) < 4294967295;
+}
+
 function bad(path: string, message: string): AuditError {
   return new AuditError('AUDIT_BAD_RECORD', `${path}: ${message}`);
 }
@@ -33,11 +50,11 @@ export function setOwn(target: JsonObject, key: string, value: JsonValue): void 
   else target[key] = value;
 }
 
-export function toJson(value: unknown, mapString: StringMapper, trail: Trail = []): JsonValue {
+export function toJson(value: unknown, n: Normalizing, trail: Trail = []): JsonValue {
   if (trail.length > MAX_DEPTH) throw bad(pathOf(trail), `nested deeper than ${MAX_DEPTH}`);
   switch (typeof value) {
     case 'string':
-      return mapString(value);
+      return n.mapString(value);
     case 'boolean':
       return value;
     case 'number':
@@ -56,7 +73,7 @@ export function toJson(value: unknown, mapString: StringMapper, trail: Trail = [
         for (let i = 0; i < value.length; i++) {
           trail.push(i);
           if (value[i] === undefined) throw bad(pathOf(trail), 'undefined in an array');
-          out[i] = toJson(value[i], mapString, trail);
+          out[i] = toJson(value[i], n, trail);
           trail.pop();
         }
         return out;
@@ -70,7 +87,9 @@ export function toJson(value: unknown, mapString: StringMapper, trail: Trail = [
         const item = source[key];
         if (item === undefined) continue;
         trail.push(key);
-        setOwn(out, mapString(key), toJson(item, mapString, trail));
+        const mapped = n.mapString(key);
+        if (isIndexKey(mapped)) n.indexKeys = true;
+        setOwn(out, mapped, toJson(item, n, trail));
         trail.pop();
       }
       return out;
@@ -86,7 +105,7 @@ function checkString(record: JsonObject, field: string): void {
 }
 
 /** Validates and normalises an append() input; returns the JSON body without log-owned fields. */
-export function normalizeInput(input: AuditRecordInput, mapString: StringMapper): JsonObject {
+export function normalizeInput(input: AuditRecordInput, n: Normalizing): JsonObject {
   if (typeof input !== 'object' || input === null) throw bad('$', 'record must be an object');
   for (const key of Object.keys(input)) {
     if (!INPUT_FIELDS.has(key)) throw bad(`$.${key}`, 'unknown or log-owned field');
@@ -97,7 +116,7 @@ export function normalizeInput(input: AuditRecordInput, mapString: StringMapper)
   if (input.verdict !== undefined && !(AUDIT_VERDICTS as readonly string[]).includes(input.verdict)) {
     throw bad('$.verdict', `must be one of ${AUDIT_VERDICTS.join(', ')}`);
   }
-  const record = toJson(input, mapString) as JsonObject;
+  const record = toJson(input, n) as JsonObject;
   for (const field of ['connectionId', 'peer', 'peerAddress', 'profile', 'endpoint', 'credential',
     'rule', 'reason', 'reasonCode', 'message']) {
     checkString(record, field);
@@ -113,12 +132,12 @@ export function normalizeInput(input: AuditRecordInput, mapString: StringMapper)
 }
 
 /** Validates and normalises a complete() outcome. */
-export function normalizeOutcome(outcome: AuditOutcome, mapString: StringMapper): JsonObject {
+export function normalizeOutcome(outcome: AuditOutcome, n: Normalizing): JsonObject {
   if (typeof outcome !== 'object' || outcome === null) throw bad('$.outcome', 'must be an object');
   for (const key of Object.keys(outcome)) {
     if (!OUTCOME_FIELDS.has(key)) throw bad(`$.outcome.${key}`, 'unknown field');
   }
-  const out = toJson(outcome, mapString, ['outcome']) as JsonObject;
+  const out = toJson(outcome, n, ['outcome']) as JsonObject;
   for (const field of ['status', 'rows', 'bytesIn', 'bytesOut', 'durationMs']) {
     const value = out[field];
     if (value !== undefined && typeof value !== 'number') throw bad(`$.outcome.${field}`, 'must be a number');

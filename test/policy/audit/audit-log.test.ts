@@ -6,7 +6,8 @@ import fc from 'fast-check';
 import {
   AuditError, AuditLog, GENESIS_HASH, canonicalJson, hashRecord, type AuditEntry, type JsonObject,
 } from '../../../policy/audit/index.js';
-import { canonicalParts, joinParts, part } from '../../../policy/audit/canonical-json.js';
+import { canonicalParts, joinParts, orderedParts, part } from '../../../policy/audit/canonical-json.js';
+import { normalizeInput, normalizeOutcome, type Normalizing } from '../../../policy/audit/normalize.js';
 import { decision, tempDir } from './helpers.js';
 
 async function collect(iterable: AsyncIterable<AuditEntry>): Promise<AuditEntry[]> {
@@ -340,5 +341,33 @@ describe('canonical JSON', () => {
         assert.equal(canonicalJson(JSON.parse(joined) as JsonObject), joined);
       },
     ), { numRuns: 300 });
+  });
+
+  test('a normalised record without index-like keys is encoded field by field to the same text', () => {
+    // Keys the generator favours: index-like ones ("0", "10", "9"), "__proto__", non-ASCII.
+    const key = fc.oneof(fc.string(), fc.constantFrom('0', '9', '10', '01', '4294967294', '4294967295', '__proto__', 'é', 'Z', 'a'));
+    const value = fc.letrec<{ v: unknown }>((tie) => ({
+      v: fc.oneof({ depthSize: 'small' }, fc.jsonValue({ maxDepth: 1 }), fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(key, tie('v'), { maxKeys: 4 })),
+    })).v;
+    let ordered = 0;
+    let unordered = 0;
+    fc.assert(fc.property(
+      fc.dictionary(key, value, { maxKeys: 5 }), fc.dictionary(key, value, { maxKeys: 3 }), fc.string(), fc.nat(), fc.option(fc.nat(), { nil: undefined }),
+      (facts, detail, peer, seq, rows) => {
+        const n: Normalizing = { mapString: (s) => s.replace(/secret/g, '[REDACTED]'), indexKeys: false };
+        const body = normalizeInput({ kind: 'decision', peer, facts: facts as JsonObject, detail: detail as JsonObject, verdict: 'allow' }, n);
+        const outcome = normalizeOutcome({ commandTag: 'SELECT 1', ...(rows !== undefined ? { rows } : {}) }, n);
+        const draft = { ...body, completes: seq, outcome, v: 1, time: '2026-11-25T10:00:00.000Z' } as JsonObject;
+        const link = [part('prevHash', JSON.stringify('f'.repeat(64))), part('seq', String(seq + 1))];
+        const expected = joinParts(canonicalParts(draft), link);
+        if (n.indexKeys) {
+          unordered += 1;
+          return;
+        }
+        ordered += 1;
+        assert.equal(joinParts(orderedParts(draft), link), expected);
+      },
+    ), { numRuns: 500 });
+    assert.ok(ordered > 50 && unordered > 50, `both paths exercised: ${ordered} ordered, ${unordered} not`);
   });
 });
