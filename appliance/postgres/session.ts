@@ -237,11 +237,12 @@ export class PostgresSession {
       while (this.#queue.length && !this.#closed && !this.#terminated) {
         const m = this.#queue.shift()!;
         this.#queuedBytes -= eventSize(m);
+        // Messages already let through wait for the next write while this one is audited: the
+        // server answers nothing before a Sync or Flush, and one write per batch instead of two
+        // saves a send (and a wake-up of the server) per extended-protocol statement. A wait that
+        // can be long (an approval) writes them first (#onStatementMessage).
         const pending = this.#handle(m);
-        if (pending) {
-          this.#flushUpstream();
-          await pending;
-        }
+        if (pending) await pending;
       }
       this.#flushUpstream();
       if (this.#fatal && !this.#closed && !this.#terminated) {
@@ -390,6 +391,7 @@ export class PostgresSession {
     const message = ++messageCounter;
     let approval: ApprovalOutcome | undefined;
     if (d.combined.effective === 'approve') {
+      this.#flushUpstream();
       approval = await this.#runApprovals(d);
       if (this.#closed) {
         // The agent went away while waiting: nothing was sent, nothing more is.
