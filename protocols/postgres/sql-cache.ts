@@ -22,10 +22,19 @@ export class SqlCache {
   private readonly maxChars: number;
   hits = 0;
   misses = 0;
+  readonly #options: SqlCacheOptions;
+  #shapes: SqlCache | undefined;
 
   constructor(opts: SqlCacheOptions = {}) {
+    this.#options = opts;
     this.maxEntries = Math.max(1, opts.maxEntries ?? DEFAULT_SQL_CACHE_ENTRIES);
     this.maxChars = Math.max(1, opts.maxChars ?? DEFAULT_SQL_CACHE_CHARS);
+  }
+
+  /** Analyses keyed by shape (sql-shape.ts), with the same bounds as this cache. */
+  get shapes(): SqlCache {
+    this.#shapes ??= new SqlCache(this.#options);
+    return this.#shapes;
   }
 
   get size(): number {
@@ -68,6 +77,7 @@ export class SqlCache {
   clear(): void {
     this.map.clear();
     this.chars = 0;
+    this.#shapes?.clear();
   }
 }
 

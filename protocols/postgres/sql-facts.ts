@@ -11,6 +11,7 @@ import { FactSink, newRecord, SqlTooComplex, type WalkCtx } from './sql-context.
 import { DEFAULT_SQL_CACHE_CHARS, DEFAULT_SQL_CACHE_ENTRIES, SqlCache } from './sql-cache.js';
 import { SqlSource, loadSqlParser, sqlParserLoaded } from './sql-parser.js';
 import { walkSqlText } from './sql-hidden.js';
+import { reusableForShape, shapeKey, withStatement } from './sql-shape.js';
 import { SQL_FACT_PATHS, type SqlAnalysis, type SqlErrorCode, type SqlFactPath, type SqlStatementFacts } from './sql-types.js';
 
 export { loadSqlParser, SqlCache, DEFAULT_SQL_CACHE_CHARS, DEFAULT_SQL_CACHE_ENTRIES };
@@ -39,12 +40,18 @@ export function analyzeSql(text: string, opts: AnalyzeSqlOptions = {}): SqlAnaly
   if (text.length > max) return failure('SQL_TOO_LONG', `statement is ${text.length} characters, over the ${max} cap`);
   if (!sqlParserLoaded()) return failure('SQL_UNSUPPORTED', 'SQL parser not loaded: call loadSqlParser() first');
   const cache = opts.cache === undefined ? sharedCache : opts.cache;
-  if (cache) {
-    const hit = cache.get(text);
-    if (hit) return hit;
+  if (!cache) return analyzeUncached(text);
+  const hit = cache.get(text);
+  if (hit) return hit;
+  // The same statement with other numbers: its facts but for the text (sql-shape.ts).
+  const shape = shapeKey(text);
+  if (shape !== undefined) {
+    const shaped = cache.shapes.get(shape);
+    if (shaped) return withStatement(shaped, text);
   }
-  const result = analyzeUncached(text);
-  return cache ? cache.set(text, result) : result;
+  const result = cache.set(text, analyzeUncached(text));
+  if (shape !== undefined && reusableForShape(text, result)) cache.shapes.set(shape, result);
+  return result;
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

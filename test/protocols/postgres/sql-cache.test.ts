@@ -28,15 +28,15 @@ describe('SqlCache', () => {
 
   it('evicts the least recently used entry beyond maxEntries', () => {
     const cache = new SqlCache({ maxEntries: 2 });
-    analyzeSql('SELECT 1', { cache });
-    analyzeSql('SELECT 2', { cache });
-    analyzeSql('SELECT 1', { cache }); // 1 is now the most recent
-    analyzeSql('SELECT 3', { cache }); // evicts 2
+    analyzeSql('SELECT a', { cache });
+    analyzeSql('SELECT b', { cache });
+    analyzeSql('SELECT a', { cache }); // a is now the most recent
+    analyzeSql('SELECT c', { cache }); // evicts b
     assert.equal(cache.size, 2);
     const hits = cache.hits;
-    analyzeSql('SELECT 1', { cache });
+    analyzeSql('SELECT a', { cache });
     assert.equal(cache.hits, hits + 1);
-    analyzeSql('SELECT 2', { cache });
+    analyzeSql('SELECT b', { cache });
     assert.equal(cache.hits, hits + 1);
   });
 
