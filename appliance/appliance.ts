@@ -228,6 +228,7 @@ export class Appliance {
       mode: this.#config.gateway.mode,
       flows: this.#flows.size,
       tcpConnections: this.#stack.tcp.connectionCount,
+      audit: this.#audit.stats(),
       vips: Object.fromEntries([...this.#names.exact.keys()].map((n) => {
         const pair = this.#vips.peek(n);
         return [n, pair ? [formatAddress(pair.v4), formatAddress(pair.v6)] : []];

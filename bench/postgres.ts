@@ -32,9 +32,21 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CLIENTS = ['-c', '4', '-j', '2'];
 
 /** User and system CPU seconds a process has used so far (/proc/<pid>/stat, clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): { user: number; system: number } {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+function cpuSeconds(pid: number, thread?: number): { user: number; system: number } {
+  const fields = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
   return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+}
+
+/** Nanoseconds a thread has run and has waited runnable for a CPU (/proc/<pid>/task/<tid>/schedstat). */
+function schedNs(pid: number): { run: number; wait: number } {
+  const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+  return { run: run!, wait: wait! };
+}
+
+/** The appliance's audit log counters (/api/status). */
+async function auditStats(metricsUrl: string): Promise<{ commits: number; records: number; inlineCommits: number }> {
+  const res = await fetch(`${metricsUrl}/api/status`);
+  return ((await res.json()) as { audit: { commits: number; records: number; inlineCommits: number } }).audit;
 }
 
 function median(values: number[]): number {
@@ -164,11 +176,25 @@ net.createServer((c) => {
       const via: PgbenchRun[] = [];
       const anchor: PgbenchRun[] = [];
       const applianceCpu = { user: 0, system: 0 };
+      const mainThreadCpu = { user: 0, system: 0 };
+      let waitedNs = 0;
+      const audit = { commits: 0, records: 0, inlineCommits: 0 };
       for (let round = 0; round < ROUNDS; round++) {
         anchor.push(await pgbench(agent, anchorAddress, mode, logDir));
+        const auditBefore = await auditStats(appliance.metricsUrl);
         const cpuBefore = cpuSeconds(appliance.pid);
+        const mainBefore = cpuSeconds(appliance.pid, appliance.pid);
+        const schedBefore = schedNs(appliance.pid);
         via.push(await pgbench(agent, 'db.internal', mode, logDir));
         const cpuAfter = cpuSeconds(appliance.pid);
+        const mainAfter = cpuSeconds(appliance.pid, appliance.pid);
+        waitedNs += schedNs(appliance.pid).wait - schedBefore.wait;
+        const auditAfter = await auditStats(appliance.metricsUrl);
+        audit.commits += auditAfter.commits - auditBefore.commits;
+        audit.records += auditAfter.records - auditBefore.records;
+        audit.inlineCommits += auditAfter.inlineCommits - auditBefore.inlineCommits;
+        mainThreadCpu.user += mainAfter.user - mainBefore.user;
+        mainThreadCpu.system += mainAfter.system - mainBefore.system;
         applianceCpu.user += cpuAfter.user - cpuBefore.user;
         applianceCpu.system += cpuAfter.system - cpuBefore.system;
       }
@@ -187,7 +213,9 @@ net.createServer((c) => {
       console.log(`${''.padEnd(8)} ratio ${(tpsVia / tpsAnchor).toFixed(2)}x (target >= 0.6x, goal >= 0.8x); added latency per statement p50 ${p50.toFixed(3)} ms, p99 ${p99.toFixed(3)} ms`);
       // CPU per statement is what the machine's noise moves least: the appliance's own cost.
       const us = (seconds: number): string => (seconds / statements * 1e6).toFixed(0);
-      console.log(`${''.padEnd(8)} appliance CPU per statement ${us(applianceCpu.user + applianceCpu.system)} us (user ${us(applianceCpu.user)}, system ${us(applianceCpu.system)}; all threads)`);
+      console.log(`${''.padEnd(8)} appliance CPU per statement ${us(applianceCpu.user + applianceCpu.system)} us (user ${us(applianceCpu.user)}, system ${us(applianceCpu.system)}; all threads), `
+        + `main thread ${us(mainThreadCpu.user + mainThreadCpu.system)} us (busy ${(100 * (mainThreadCpu.user + mainThreadCpu.system) / (SECONDS * ROUNDS)).toFixed(0)}% of the run, waited for a CPU ${(100 * waitedNs / 1e9 / (SECONDS * ROUNDS)).toFixed(0)}%)`);
+      console.log(`${''.padEnd(8)} audit: ${(audit.records / statements).toFixed(2)} records and ${(audit.commits / statements).toFixed(2)} durable writes per statement, ${(100 * audit.inlineCommits / Math.max(1, audit.commits)).toFixed(0)}% of them in place`);
       result[`${mode}Ratio`] = tpsVia / tpsAnchor;
       result[`${mode}CpuUsPerStatement`] = (applianceCpu.user + applianceCpu.system) / statements * 1e6;
       result[`${mode}AddedP50Ms`] = p50;

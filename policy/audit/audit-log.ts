@@ -61,6 +61,11 @@ export interface AuditLogOptions {
   maxBatch?: number;
   /** Segment size at which a new segment file is started (default 64 MiB). */
   segmentBytes?: number;
+  /**
+   * Whether a commit may be written in place on the event loop while the disk is fast
+   * (group-commit.ts, INLINE_LIMIT_MS). Default true; false always uses the thread pool.
+   */
+  inlineWrites?: boolean;
   /** Secret values to redact from the start (more with addSecrets()). */
   secrets?: Iterable<string>;
 }
@@ -105,6 +110,7 @@ export class AuditLog {
     this.#committer = store.readOnly ? undefined : new GroupCommitter(store, {
       maxBatch: options.maxBatch ?? DEFAULT_MAX_BATCH,
       ...(options.segmentBytes !== undefined ? { segmentBytes: options.segmentBytes } : {}),
+      ...(options.inlineWrites !== undefined ? { inlineWrites: options.inlineWrites } : {}),
       onCommit: (entries) => {
         const last = entries[entries.length - 1];
         if (last) this.#acknowledged = { seq: last.seq, hash: last.hash };
@@ -319,7 +325,7 @@ export class AuditLog {
   }
 
   stats(): AuditLogStats {
-    const stats = this.#committer?.stats() ?? { commits: 0, records: 0, largestBatch: 0, failedCommits: 0, recoveredBytes: 0 };
+    const stats = this.#committer?.stats() ?? { commits: 0, records: 0, largestBatch: 0, failedCommits: 0, recoveredBytes: 0, inlineCommits: 0 };
     return { ...stats, pending: this.#committer?.pending ?? 0, acknowledgedSeq: this.#acknowledged?.seq ?? 0 };
   }
 

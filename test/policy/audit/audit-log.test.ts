@@ -166,6 +166,27 @@ describe('group commit', () => {
     }
   });
 
+  test('commits are written in place while the disk is fast, through the thread pool when told to', async () => {
+    for (const inlineWrites of [true, false]) {
+      const { dir, cleanup } = tempDir();
+      const log = await AuditLog.open({ dir, inlineWrites });
+      try {
+        await Promise.all(Array.from({ length: 20 }, async (_, task) => {
+          for (let i = 0; i < 10; i++) await log.append(decision(task * 10 + i));
+        }));
+        const stats = log.stats();
+        assert.equal(stats.records, 200);
+        // The first write is always in place when allowed; a slow disk may send later ones to the pool.
+        if (inlineWrites) assert.ok(stats.inlineCommits >= 1 && stats.inlineCommits <= stats.commits, JSON.stringify(stats));
+        else assert.equal(stats.inlineCommits, 0);
+        assert.equal((await log.verify()).ok, true);
+      } finally {
+        await log.close();
+        cleanup();
+      }
+    }
+  });
+
   test('maxBatch 1 means one commit per record (the bench baseline)', async () => {
     const { dir, cleanup } = tempDir();
     const log = await AuditLog.open({ dir, maxBatch: 1 });
