@@ -87,6 +87,7 @@ export class AuditLog {
   readonly dir: string;
   readonly #store: AuditStore;
   readonly #clock: () => Date;
+  readonly #customClock: boolean;
   readonly #retention: AuditRetention | undefined;
   readonly #redactor = new Redactor();
   readonly #committer: GroupCommitter | undefined;
@@ -104,6 +105,7 @@ export class AuditLog {
     this.dir = options.dir;
     this.#store = store;
     this.#clock = options.clock ?? (() => new Date());
+    this.#customClock = options.clock !== undefined;
     this.#retention = options.retention;
     if (options.secrets) this.#redactor.add(options.secrets);
     this.#events.setMaxListeners(0); // every follower waits on 'commit'
@@ -216,6 +218,20 @@ export class AuditLog {
     }
   }
 
+  #lastMs = Number.NaN;
+  #lastIso = '';
+
+  /** The time of an append, as stored; one Date per millisecond with the system clock. */
+  #time(): string {
+    if (this.#customClock) return this.#clock().toISOString();
+    const ms = Date.now();
+    if (ms !== this.#lastMs) {
+      this.#lastMs = ms;
+      this.#lastIso = new Date(ms).toISOString();
+    }
+    return this.#lastIso;
+  }
+
   #writable(): void {
     if (this.#closed) throw new AuditError('AUDIT_CLOSED', 'audit log is closed');
     if (this.#store.readOnly) throw new AuditError('AUDIT_READ_ONLY', 'audit log was opened read-only');
@@ -231,7 +247,13 @@ export class AuditLog {
   #submit(body: AuditRecordInput, completion: { completes: number; outcome: AuditOutcome } | undefined, ordered: boolean): Promise<AuditEntry> {
     // time is taken at the call, not at commit: it is when the event happened.
     // body is this log's own copy (normalised or copied above): completed in place, not copied again.
-    const draft = Object.assign(body, completion, { v: AUDIT_FORMAT_VERSION, time: this.#clock().toISOString() }) as AuditDraft;
+    const draft = body as unknown as AuditDraft;
+    if (completion) {
+      draft.completes = completion.completes;
+      draft.outcome = completion.outcome;
+    }
+    draft.v = AUDIT_FORMAT_VERSION;
+    draft.time = this.#time();
     // Encoded here, outside the commit, so it overlaps the previous batch's fsync.
     const parts = ordered ? orderedParts(draft as unknown as JsonObject) : canonicalParts(draft as unknown as JsonObject);
     let size = 0;

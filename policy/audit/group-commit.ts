@@ -291,7 +291,11 @@ class SegmentWriter {
       const linkParts: CanonicalParts = [part('prevHash', JSON.stringify(prevHash)), part('seq', String(seq))];
       hash = hashCanonical(joinParts(parts, linkParts));
       lines.push(joinParts(parts, [part('hash', JSON.stringify(hash)), ...linkParts]));
-      entries.push(Object.assign(draft, { seq, prevHash, hash }) as AuditEntry); // the draft is the log's own
+      const entry = draft as AuditEntry; // the draft is the log's own: completed in place
+      entry.seq = seq;
+      entry.prevHash = prevHash;
+      entry.hash = hash;
+      entries.push(entry);
     }
     lines.push('');
     this.tip = { seq, hash };
@@ -408,7 +412,9 @@ export class GroupCommitter {
     return new Promise<AuditEntry>((resolve, reject) => {
       this.#queue.push({ record, resolve, reject });
       if (lazy) {
-        this.#lazyTimer ??= setTimeout(() => this.#schedule(), LAZY_FLUSH_MS);
+        // One timer at a time, left running when an urgent group takes the lazy records first
+        // (creating and clearing one per completion cost more than an idle tick every 20 ms).
+        this.#lazyTimer ??= setTimeout(this.#lazyFlush, LAZY_FLUSH_MS);
         return;
       }
       this.#schedule();
@@ -417,9 +423,12 @@ export class GroupCommitter {
 
   #lazyTimer: NodeJS.Timeout | undefined;
 
-  #schedule(): void {
-    clearTimeout(this.#lazyTimer);
+  readonly #lazyFlush = (): void => {
     this.#lazyTimer = undefined;
+    if (this.#queue.length > 0) this.#schedule();
+  };
+
+  #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
     // setImmediate, not a microtask: everything appended during this event-loop turn
@@ -465,6 +474,8 @@ export class GroupCommitter {
   }
 
   async close(): Promise<void> {
+    clearTimeout(this.#lazyTimer);
+    this.#lazyTimer = undefined;
     clearTimeout(this.#headTimer);
     this.#headTimer = undefined;
     this.#writeHead();
