@@ -431,10 +431,17 @@ export class GroupCommitter {
   #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    // setImmediate, not a microtask: everything appended during this event-loop turn
-    // (including from other promise continuations) joins the same group.
-    setImmediate(() => this.#prepareQueued());
-  }
+    // Two event-loop turns, not a microtask: everything appended during this turn (including
+    // from other promise continuations) joins the group, and so does what the next turn reads:
+    // datagrams that arrived meanwhile are decrypted, parsed and decided in its poll and check
+    // phases, before the write. Those statements would otherwise wait for this write to finish
+    // and then need one of their own; the bench made 0.47 durable writes per statement with the
+    // extra turn against 0.58 without, and used ~60 us less CPU per statement.
+    setImmediate(this.#nextTurn);  }
+
+  readonly #nextTurn = (): void => {
+    setImmediate(this.#prepareQueued);
+  };
 
   get pending(): number {
     return this.#queue.length + this.#unwritten.reduce((n, g) => n + g.pending.length, 0);
@@ -513,7 +520,7 @@ export class GroupCommitter {
     return !this.#scheduled && !this.#writing && this.#unwritten.length === 0 && this.#queue.length === 0;
   }
 
-  #prepareQueued(): void {
+  readonly #prepareQueued = (): void => {
     this.#scheduled = false;
     const queue = this.#queue;
     this.#queue = [];
@@ -527,7 +534,7 @@ export class GroupCommitter {
       }
     }
     void this.#writeNext();
-  }
+  };
 
   /** One write at a time; each takes every group prepared meanwhile, up to maxBatch records. */
   async #writeNext(): Promise<void> {
