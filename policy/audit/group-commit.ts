@@ -17,7 +17,7 @@
  * Nothing is ever dropped: the queue is bounded only by memory. Backpressure belongs to the
  * caller, which awaits append() before forwarding a request.
  */
-import { closeSync, constants as fsc, fdatasync, fdatasyncSync, ftruncateSync, fstatSync, openSync, unlinkSync, write as fsWrite, writeSync } from 'node:fs';
+import { closeSync, constants as fsc, fdatasyncSync, ftruncateSync, fstatSync, openSync, unlinkSync, write as fsWrite, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { AuditError } from './errors.js';
 import { GENESIS_HASH, hashCanonical } from './hash-chain.js';
@@ -254,7 +254,7 @@ class SegmentWriter {
     if (this.#extending) return;
     let fd: number;
     try {
-      fd = openSync(join(this.#store.dir, this.#name), 'r+'); // plain: the zeros are flushed once, at the end
+      fd = openSync(join(this.#store.dir, this.#name), 'r+'); // plain: zeros need no flush of their own
     } catch {
       return; // only an optimisation; the records just written are durable and must be acknowledged
     }
@@ -266,9 +266,6 @@ class SegmentWriter {
           const n = Math.min(ZEROS.length, target - at);
           at += await new Promise<number>((resolve, reject) => fsWrite(fd, ZEROS, 0, n, at, (e, w) => (e ? reject(e) : resolve(w))));
         }
-        // Flushed before any record lands in them: ext4 allocates delayed blocks at writeback, and
-        // a record's O_DSYNC write would otherwise also write the inode (a second device write).
-        await new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
         this.#allocated = target;
       } catch {
         // only an optimisation: writes past the zeros grow the file themselves
