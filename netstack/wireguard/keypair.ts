@@ -2,24 +2,20 @@
  * A transport session (whitepaper §5.4.6): two ChaCha20-Poly1305 keys, the send counter and the
  * receive replay window, plus what the timers need (age, who initiated).
  *
- * This is the hot path. node:crypto cannot reuse a cipher with a new nonce, so each packet pays
- * one createCipheriv/createDecipheriv (DEPENDENCY-NOTES §7); everything else is kept to writes
- * into scratch buffers. Keys are kept as raw Buffers, not KeyObjects: they cost the same per
- * packet here and, unlike a KeyObject, a Buffer can actually be zeroed when the session dies.
+ * This is the hot path. The AEAD is our WebAssembly module (chacha20-poly1305.ts): node:crypto
+ * would need one createCipheriv per packet, several times the cost of the cipher for WireGuard's
+ * small packets. Keys are raw Buffers so they can actually be zeroed when the session dies.
  */
-import { createCipheriv, createDecipheriv } from 'node:crypto';
 import {
   AEAD_TAG_SIZE, MESSAGE_TRANSPORT_HEADER_SIZE, emitTransportHeader, paddedLength,
 } from '../wire/wireguard-messages.js';
+import { NONCE_SIZE, open, seal } from './chacha20-poly1305.js';
 import { REJECT_AFTER_MESSAGES_NUMBER, REJECT_AFTER_TIME } from './constants.js';
 import type { OutputRing } from './output-ring.js';
 import { ReplayWindow } from './replay-window.js';
 
-const CHACHA = 'chacha20-poly1305';
-const AEAD_OPTIONS = { authTagLength: AEAD_TAG_SIZE } as const;
-const NONCE_SIZE = 12;
-
-// Single-threaded, and createCipheriv copies the nonce, so one scratch nonce serves every call.
+// Single-threaded, and the AEAD copies the nonce in, so one scratch nonce serves every call:
+// 32 zero bits, then the 64-bit little-endian counter (whitepaper §5.4.6).
 const nonce = Buffer.alloc(NONCE_SIZE);
 
 function setNonce(low: number, high: number): void {
@@ -69,31 +65,24 @@ export class Keypair {
     content.set(packet);
     content.fill(0, packet.length);
     emitTransportHeader(out, this.remoteIndex, counter);
+    const tag = new Uint8Array(out.buffer, out.byteOffset + MESSAGE_TRANSPORT_HEADER_SIZE + padded, AEAD_TAG_SIZE);
     setNonce(counter >>> 0, Math.floor(counter / 0x1_0000_0000));
-    const cipher = createCipheriv(CHACHA, this.#sendKey, nonce, AEAD_OPTIONS);
-    content.set(cipher.update(content));
-    cipher.final();
-    out.set(cipher.getAuthTag(), MESSAGE_TRANSPORT_HEADER_SIZE + padded);
+    seal(this.#sendKey, nonce, content, tag);
     return out;
   }
 
   /**
    * Opens a type-4 message whose header was already checked; undefined if it does not
-   * authenticate. The plaintext is a fresh buffer from node:crypto (it cannot decrypt in place).
+   * authenticate (forged, corrupted, or for another session). The plaintext is a fresh buffer.
    */
   open(message: Uint8Array, counterLow: number, counterHigh: number): Uint8Array | undefined {
     const end = message.length - AEAD_TAG_SIZE;
+    if (end < MESSAGE_TRANSPORT_HEADER_SIZE) return undefined;
+    // Plain Uint8Array views: cheaper to create than Buffer.subarray's FastBuffer.
     setNonce(counterLow, counterHigh);
-    try {
-      const decipher = createDecipheriv(CHACHA, this.#receiveKey, nonce, AEAD_OPTIONS);
-      // Plain Uint8Array views: cheaper to create than Buffer.subarray's FastBuffer.
-      decipher.setAuthTag(new Uint8Array(message.buffer, message.byteOffset + end, AEAD_TAG_SIZE));
-      const plaintext = decipher.update(new Uint8Array(message.buffer, message.byteOffset + MESSAGE_TRANSPORT_HEADER_SIZE, end - MESSAGE_TRANSPORT_HEADER_SIZE));
-      decipher.final();
-      return plaintext;
-    } catch {
-      return undefined; // tag mismatch: forged, corrupted, or for another session
-    }
+    return open(this.#receiveKey, nonce,
+      new Uint8Array(message.buffer, message.byteOffset + MESSAGE_TRANSPORT_HEADER_SIZE, end - MESSAGE_TRANSPORT_HEADER_SIZE),
+      new Uint8Array(message.buffer, message.byteOffset + end, AEAD_TAG_SIZE));
   }
 
   zero(): void {
