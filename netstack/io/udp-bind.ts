@@ -3,6 +3,8 @@
  * into dotted quads so a peer's endpoint reads the same however it arrived).
  */
 import dgram from 'node:dgram';
+import { lookup as dnsLookup } from 'node:dns';
+import { isIP, isIPv4 } from 'node:net';
 
 export interface Datagram {
   address: string;
@@ -31,7 +33,7 @@ export class UdpBind {
   static async open(options: UdpBindOptions, onDatagram: (d: Datagram) => void, onError: (e: Error) => void): Promise<UdpBind> {
     const host = options.host ?? '::';
     const v6 = host.includes(':');
-    const socket = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: false, reuseAddr: false });
+    const socket = dgram.createSocket({ type: v6 ? 'udp6' : 'udp4', ipv6Only: false, reuseAddr: false, lookup: literalLookup(v6) });
     const bind = new UdpBind(socket, v6);
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
@@ -61,7 +63,7 @@ export class UdpBind {
 
   send(address: string, port: number, bytes: Uint8Array): void {
     if (this.#closed) return;
-    const target = this.#v6 && !address.includes(':') ? `::ffff:${address}` : address;
+    const target = this.#v6 && isIPv4(address) ? `::ffff:${address}` : address;
     this.#socket.send(bytes, port, target);
   }
 
@@ -70,6 +72,29 @@ export class UdpBind {
     this.#closed = true;
     return new Promise((resolve) => this.#socket.close(() => resolve()));
   }
+}
+
+/**
+ * Every send names its destination, and dgram resolves it first: with the default lookup even an
+ * address literal costs a dns.lookup call and a process.nextTick before the datagram leaves.
+ * Peers' endpoints are literals (taken from authenticated datagrams), so a literal is answered
+ * at once; a name goes to DNS, any family, an IPv4 answer mapped for the dual-stack socket.
+ */
+type LookupCallback = (error: Error | null, address: string, family: number) => void;
+
+function literalLookup(v6: boolean): (address: string, family: unknown, callback: LookupCallback) => void {
+  return (address, _family, callback) => {
+    const kind = isIP(address);
+    if (kind !== 0) {
+      callback(null, address, kind);
+      return;
+    }
+    dnsLookup(address, { family: v6 ? 0 : 4 }, (error, resolved, family) => {
+      if (error) callback(error, '', 0);
+      else if (v6 && family === 4) callback(null, `::ffff:${resolved}`, 6);
+      else callback(null, resolved, family);
+    });
+  };
 }
 
 function unmapV4(address: string): string {
