@@ -100,6 +100,14 @@ export function canonicalParts(record: JsonObject): CanonicalParts {
  * whose top-level keys are record fields (plain names, nothing to escape): one native
  * JSON.stringify per field, with no copy of the record and no walk to check its order.
  */
+/** What JSON.stringify escapes in a string: quote, backslash, control characters, any surrogate (lone ones are escaped; pairs, rarer, go the slow way too). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify(value), with a plain string (most record fields) written without a call into it. */
+function encodeValue(value: JsonValue): string {
+  return typeof value === 'string' && !NEEDS_ESCAPE.test(value) ? `"${value}"` : JSON.stringify(value);
+}
+
 export function orderedParts(record: JsonObject): CanonicalParts {
   const parts: Array<readonly [string, string]> = [];
   let cut = 0;
@@ -115,9 +123,9 @@ export function orderedParts(record: JsonObject): CanonicalParts {
     }
     if (text === '') {
       first = key;
-      text = `"${key}":${JSON.stringify(item)}`;
+      text = `"${key}":${encodeValue(item)}`;
     } else {
-      text += `,"${key}":${JSON.stringify(item)}`;
+      text += `,"${key}":${encodeValue(item)}`;
     }
   }
   if (text !== '') parts.push([first, text]);
@@ -141,4 +149,29 @@ export function joinParts(parts: CanonicalParts, extra: CanonicalParts): string 
     out += out.length === 0 ? next[1] : `,${next[1]}`;
   }
   return `{${out}}`;
+}
+
+/**
+ * joinParts(parts, [hash?, prevHash, seq]) for the chain fields, without building them as parts:
+ * the hashes are lowercase hex (HASH_PATTERN) and seq a safe integer, so nothing needs escaping.
+ * Without `hash`, the text that is hashed; with it, the line that is stored.
+ */
+export function joinLinks(parts: CanonicalParts, prevHash: string, seq: number, hash?: string): string {
+  let out = '{';
+  let link = hash === undefined ? 1 : 0; // next link field to place: 0 hash, 1 prevHash, 2 seq, 3 done
+  for (let i = 0; i < parts.length; i++) {
+    const [key, text] = parts[i]!;
+    while (link < 3 && key > LINK_KEYS[link]!) {
+      out += linkText(link, hash, prevHash, seq);
+      link += 1;
+    }
+    out += out.length === 1 ? text : `,${text}`;
+  }
+  for (; link < 3; link++) out += linkText(link, hash, prevHash, seq);
+  return `${out}}`;
+
+  function linkText(which: number, h: string | undefined, prev: string, n: number): string {
+    const sep = out.length === 1 ? '' : ',';
+    return which === 0 ? `${sep}"hash":"${h!}"` : which === 1 ? `${sep}"prevHash":"${prev}"` : `${sep}"seq":${n}`;
+  }
 }

@@ -21,7 +21,7 @@ import { closeSync, constants as fsc, fdatasyncSync, ftruncateSync, fstatSync, o
 import { join } from 'node:path';
 import { AuditError } from './errors.js';
 import { GENESIS_HASH, hashCanonical } from './hash-chain.js';
-import { joinParts, part, type CanonicalParts } from './canonical-json.js';
+import { joinLinks, type CanonicalParts } from './canonical-json.js';
 import type { AuditDraft, AuditEntry } from './record.js';
 import {
   HEAD_FILE, dataEnd, linesOf, listSegments, readAnchor, readHead, segmentName, segmentSize, syncDir, type AuditStore, type ChainPoint,
@@ -284,10 +284,8 @@ class SegmentWriter {
     for (const { draft, parts } of records) {
       seq += 1;
       const prevHash = hash;
-      // Extras in key order: hash < prevHash < seq.
-      const linkParts: CanonicalParts = [part('prevHash', JSON.stringify(prevHash)), part('seq', String(seq))];
-      hash = hashCanonical(joinParts(parts, linkParts));
-      lines.push(joinParts(parts, [part('hash', JSON.stringify(hash)), ...linkParts]));
+      hash = hashCanonical(joinLinks(parts, prevHash, seq));
+      lines.push(joinLinks(parts, prevHash, seq, hash));
       const entry = draft as AuditEntry; // the draft is the log's own: completed in place
       entry.seq = seq;
       entry.prevHash = prevHash;

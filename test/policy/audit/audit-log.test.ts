@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import {
   AuditError, AuditLog, GENESIS_HASH, canonicalJson, hashRecord, type AuditEntry, type JsonObject,
 } from '../../../policy/audit/index.js';
-import { canonicalParts, joinParts, orderedParts, part } from '../../../policy/audit/canonical-json.js';
+import { canonicalParts, joinLinks, joinParts, orderedParts, part } from '../../../policy/audit/canonical-json.js';
 import { normalizeInput, normalizeOutcome, type Normalizing } from '../../../policy/audit/normalize.js';
 import { decision, tempDir } from './helpers.js';
 
@@ -362,6 +362,29 @@ describe('canonical JSON', () => {
         assert.equal(canonicalJson(JSON.parse(joined) as JsonObject), joined);
       },
     ), { numRuns: 300 });
+  });
+
+  test('the chain fields joined into parts give canonicalJson of the whole, hashed text and stored line', () => {
+    // Keys on both sides of each chain field, so every position of hash, prevHash and seq occurs.
+    const key = fc.oneof(fc.string(), fc.constantFrom('a', 'has', 'hasg', 'hasi', 'kind', 'prev', 'prevHasg', 'prevHasi', 'sep', 'seqq', 'time', 'z'));
+    const hex = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex'));
+    fc.assert(fc.property(fc.dictionary(key, fc.jsonValue({ maxDepth: 2 }), { maxKeys: 8 }), hex, hex, fc.nat(), (body, prevHash, hash, seq) => {
+      const record = JSON.parse(JSON.stringify(body)) as JsonObject;
+      for (const link of ['hash', 'prevHash', 'seq']) delete record[link];
+      const parts = canonicalParts(record);
+      assert.equal(joinLinks(parts, prevHash, seq), canonicalJson({ ...record, prevHash, seq }));
+      assert.equal(joinLinks(parts, prevHash, seq, hash), canonicalJson({ ...record, hash, prevHash, seq }));
+    }), { numRuns: 1000 });
+    assert.equal(joinLinks([], 'ab', 7), '{"prevHash":"ab","seq":7}');
+  });
+
+  test('string fields written without JSON.stringify match it, whatever the characters', () => {
+    // Controls, quotes, backslashes, lone and paired surrogates, U+2028, non-ASCII.
+    const tricky = fc.oneof(fc.string({ unit: 'binary' }), fc.string({ unit: fc.constantFrom('"', '\\', '\n', '\u0000', '\u001f', '\u007f', '\u2028', '\ud800', '\udfff', '\ud83d\ude00', 'é', 'a') }));
+    fc.assert(fc.property(tricky, tricky, (peer, reason) => {
+      const record: JsonObject = { kind: 'decision', peer, reason, v: 1 };
+      assert.deepEqual(orderedParts(record), canonicalParts(record));
+    }), { numRuns: 2000 });
   });
 
   test('a normalised record without index-like keys is encoded field by field to the same text', () => {
