@@ -347,7 +347,7 @@ export class AuditLog {
   }
 
   stats(): AuditLogStats {
-    const stats = this.#committer?.stats() ?? { commits: 0, records: 0, largestBatch: 0, failedCommits: 0, recoveredBytes: 0, inlineCommits: 0 };
+    const stats = this.#committer?.stats() ?? { commits: 0, records: 0, largestBatch: 0, failedCommits: 0, recoveredBytes: 0, inlineCommits: 0, writeMs: 0 };
     return { ...stats, pending: this.#committer?.pending ?? 0, acknowledgedSeq: this.#acknowledged?.seq ?? 0 };
   }
 

@@ -68,6 +68,8 @@ export interface CommitStats {
   recoveredBytes: number;
   /** Commits written in place on the event loop (the rest went through the thread pool). */
   inlineCommits: number;
+  /** Milliseconds the commits' writes took, summed (from the write's start until it was on disk). */
+  writeMs: number;
 }
 
 /**
@@ -388,7 +390,7 @@ export class GroupCommitter {
   #writing = false;
   #failure: AuditError | null = null;
   readonly #idleWaiters: Array<() => void> = [];
-  readonly #stats: CommitStats = { commits: 0, records: 0, largestBatch: 0, failedCommits: 0, recoveredBytes: 0, inlineCommits: 0 };
+  readonly #stats: CommitStats = { commits: 0, records: 0, largestBatch: 0, failedCommits: 0, recoveredBytes: 0, inlineCommits: 0, writeMs: 0 };
 
   constructor(store: AuditStore, options: { maxBatch: number; segmentBytes?: number; inlineWrites?: boolean; onCommit: (entries: readonly AuditEntry[]) => void }) {
     this.#writer = new SegmentWriter(store, options.segmentBytes ?? DEFAULT_SEGMENT_BYTES, options.inlineWrites ?? true);
@@ -576,6 +578,7 @@ export class GroupCommitter {
     const entries = taken.flatMap((g) => g.entries);
     const last = entries[entries.length - 1]!;
     let inline: boolean;
+    const started = performance.now();
     try {
       inline = await this.#writer.write(taken.length === 1 ? taken[0]!.bytes : Buffer.concat(taken.map((g) => g.bytes)), { seq: last.seq, hash: last.hash });
     } catch (error) {
@@ -590,6 +593,7 @@ export class GroupCommitter {
       return;
     }
     this.#stats.commits += 1;
+    this.#stats.writeMs += performance.now() - started;
     if (inline) this.#stats.inlineCommits += 1;
     this.#stats.records += entries.length;
     this.#stats.largestBatch = Math.max(this.#stats.largestBatch, entries.length);

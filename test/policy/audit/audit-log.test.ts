@@ -179,6 +179,8 @@ describe('group commit', () => {
         // The first write is always in place when allowed; a slow disk may send later ones to the pool.
         if (inlineWrites) assert.ok(stats.inlineCommits >= 1 && stats.inlineCommits <= stats.commits, JSON.stringify(stats));
         else assert.equal(stats.inlineCommits, 0);
+        // Each durable write takes some time, and the sum is what the commits took.
+        assert.ok(stats.writeMs > 0 && stats.writeMs < 60_000, JSON.stringify(stats));
         assert.equal((await log.verify()).ok, true);
       } finally {
         await log.close();
