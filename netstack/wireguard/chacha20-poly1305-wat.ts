@@ -206,11 +206,12 @@ ${LOAD_STATE}
   (global.set $r4 (i64.and (i64.shr_u (i64.load32_u offset=76 (i32.const 0)) (i64.const 8)) (i64.const 0x00fffff)))
   ${LIMBS.map((i) => `(global.set $h${i} (i64.const 0))`).join(' ')})
 
-;; Ends a MAC: the tag goes to 176..192.
+;; Ends a MAC: the tag goes to 176..192, and r and the accumulator are cleared (key material).
 (func $finish
   ${LIMBS.map((i) => `(local $h${i} i64) (local $g${i} i64)`).join(' ')} (local $c i64) (local $mask i64) (local $f i64)
   ${LIMBS.map((i) => set(`h${i}`, `(global.get $h${i})`)).join(' ')}
-  ${FINISH})
+  ${FINISH}
+  ${LIMBS.map((i) => `(global.set $h${i} (i64.const 0)) (global.set $r${i} (i64.const 0))`).join(' ')})
 
 ;; The Poly1305 key is block 0 (§2.6); the MAC input is the associated data at ${AEAD_LAYOUT.aad} and the
 ;; ciphertext, each zero-padded to 16 bytes, then both lengths as 64-bit LE (§2.8).
@@ -230,6 +231,10 @@ ${LOAD_STATE}
   (call $start)
   (call $blocks (i32.const ${data}) (i32.shr_u (local.get $n) (i32.const 4)))
   (call $finish))
+
+;; 1 when the Poly1305 state holds nothing (every r and h limb zero), for tests of the wipe.
+(func (export "macStateCleared") (result i32)
+  (i64.eqz ${LIMBS.map((i) => `(global.get $h${i})`).concat(LIMBS.map((i) => `(global.get $r${i})`)).reduce((a, b) => `(i64.or ${a} ${b})`)}))
 
 ;; Encrypts the $n bytes at ${data} in place and writes the tag at ${tag}.
 (func (export "seal") (param $n i32) (param $aadLength i32)

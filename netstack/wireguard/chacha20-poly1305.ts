@@ -4,8 +4,10 @@
  * limited to 64 bytes (transport messages have none; handshakes, which stay on node:crypto in
  * noise-primitives.ts, have a 32-byte hash).
  *
- * One instance serves every keypair: the key and nonce are copied in for each call and the key
- * scratch is wiped after it, so no key outlives the call in the module's memory.
+ * One instance serves every keypair: the key and nonce are copied in for each call, and the key
+ * material (key, keystream, one-time Poly1305 key and accumulator) is wiped when it returns,
+ * whatever happens. The last message's bytes stay in the data area until the next call, like the
+ * contents of any buffer the caller hands over.
  */
 import { CHACHA_POLY_WASM } from './chacha20-poly1305-wasm.js';
 import { AEAD_LAYOUT, AEAD_MAX_AAD, AEAD_MAX_MESSAGE } from './chacha20-poly1305-wat.js';
@@ -24,6 +26,7 @@ interface Exports {
   seal(length: number, aadLength: number): void;
   open(length: number, aadLength: number): number;
   poly1305Blocks(length: number): void;
+  macStateCleared(): number;
 }
 
 const exports = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(CHACHA_POLY_WASM, 'base64'))).exports as unknown as Exports;
@@ -46,13 +49,17 @@ function load(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, length: numbe
 
 /** Encrypts `content` in place and writes its 16-byte tag into `tag`. */
 export function seal(key: Uint8Array, nonce: Uint8Array, content: Uint8Array, tag: Uint8Array, aad: Uint8Array = EMPTY): void {
+  if (tag.length !== TAG_SIZE) throw new RangeError(`the tag takes ${TAG_SIZE} bytes, not ${tag.length}`);
   const n = content.length;
   load(key, nonce, aad, n);
-  memory.set(content, DATA);
-  exports.seal(n, aad.length);
-  content.set(memory.subarray(DATA, DATA + n));
-  tag.set(memory.subarray(TAG, TAG + TAG_SIZE));
-  memory.fill(0, 0, SCRATCH_END);
+  try {
+    memory.set(content, DATA);
+    exports.seal(n, aad.length);
+    content.set(memory.subarray(DATA, DATA + n));
+    tag.set(memory.subarray(TAG, TAG + TAG_SIZE));
+  } finally {
+    memory.fill(0, 0, SCRATCH_END);
+  }
 }
 
 /**
@@ -64,11 +71,13 @@ export function open(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array,
   // Received input: too large to be genuine is just not authentic.
   if (tag.length !== TAG_SIZE || n > AEAD_MAX_MESSAGE || aad.length > AEAD_MAX_AAD) return undefined;
   load(key, nonce, aad, n);
-  memory.set(ciphertext, DATA);
-  memory.set(tag, TAG);
-  const ok = exports.open(n, aad.length) === 1;
-  memory.fill(0, 0, SCRATCH_END);
-  return ok ? memory.slice(DATA, DATA + n) : undefined;
+  try {
+    memory.set(ciphertext, DATA);
+    memory.set(tag, TAG);
+    return exports.open(n, aad.length) === 1 ? memory.slice(DATA, DATA + n) : undefined;
+  } finally {
+    memory.fill(0, 0, SCRATCH_END);
+  }
 }
 
 /**
@@ -79,10 +88,17 @@ export function poly1305Blocks(oneTimeKey: Uint8Array, message: Uint8Array): Uin
   if (oneTimeKey.length !== 32 || message.length % 16 !== 0 || message.length > AEAD_MAX_MESSAGE) {
     throw new RangeError('Poly1305 takes a 32-byte key and whole 16-byte blocks');
   }
-  memory.set(oneTimeKey, KEYSTREAM);
-  memory.set(message, DATA);
-  exports.poly1305Blocks(message.length);
-  const tag = memory.slice(COMPUTED_TAG, COMPUTED_TAG + TAG_SIZE);
-  memory.fill(0, 0, SCRATCH_END);
-  return tag;
+  try {
+    memory.set(oneTimeKey, KEYSTREAM);
+    memory.set(message, DATA);
+    exports.poly1305Blocks(message.length);
+    return memory.slice(COMPUTED_TAG, COMPUTED_TAG + TAG_SIZE);
+  } finally {
+    memory.fill(0, 0, SCRATCH_END);
+  }
+}
+
+/** Whether no key material is left in the module (its key scratch and Poly1305 state): for tests. */
+export function keyMaterialCleared(): boolean {
+  return exports.macStateCleared() === 1 && memory.subarray(0, SCRATCH_END).every((b) => b === 0);
 }

@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { CHACHA_POLY_WASM } from '../../../netstack/wireguard/chacha20-poly1305-wasm.js';
 import { chachaPolyWat } from '../../../netstack/wireguard/chacha20-poly1305-wat.js';
-import { AEAD_MAX_AAD, AEAD_MAX_MESSAGE, open, poly1305Blocks, seal } from '../../../netstack/wireguard/chacha20-poly1305.js';
+import { AEAD_MAX_AAD, AEAD_MAX_MESSAGE, keyMaterialCleared, open, poly1305Blocks, seal } from '../../../netstack/wireguard/chacha20-poly1305.js';
 import { compileWat } from './wat.js';
 
 interface Vector { tcId: number; key: string; iv: string; aad: string; msg: string; ct: string; tag: string }
@@ -141,7 +141,7 @@ describe('ChaCha20-Poly1305 (WebAssembly)', () => {
     ), { numRuns: 2000 });
   });
 
-  test('a refused message leaves no decrypted bytes behind, and the next call is unaffected', () => {
+  test('a refused message leaves no decrypted bytes behind, and no call leaves key material', () => {
     const key = randomBytes(32);
     const nonce = randomBytes(12);
     const plaintext = Buffer.from('the password is hunter2, padded to some length');
@@ -149,7 +149,13 @@ describe('ChaCha20-Poly1305 (WebAssembly)', () => {
     const bad = Uint8Array.from(tag);
     bad[0]! ^= 1;
     assert.equal(open(key, nonce, ct, bad), undefined);
+    assert.ok(keyMaterialCleared(), 'after a refused open');
     assert.deepEqual(Buffer.from(open(key, nonce, ct, tag)!), plaintext);
+    assert.ok(keyMaterialCleared(), 'after an open');
+    sealCopy(key, nonce, plaintext, Buffer.from('aad'));
+    assert.ok(keyMaterialCleared(), 'after a seal');
+    poly1305Blocks(randomBytes(32), randomBytes(64));
+    assert.ok(keyMaterialCleared(), 'after a Poly1305');
   });
 
   test('sizes out of range are refused, not truncated', () => {
@@ -159,6 +165,11 @@ describe('ChaCha20-Poly1305 (WebAssembly)', () => {
     assert.throws(() => seal(key, nonce, new Uint8Array(10), new Uint8Array(16), new Uint8Array(AEAD_MAX_AAD + 1)), RangeError);
     assert.throws(() => seal(key.subarray(1), nonce, new Uint8Array(10), new Uint8Array(16)), RangeError);
     assert.throws(() => seal(key, nonce.subarray(1), new Uint8Array(10), new Uint8Array(16)), RangeError);
+    // A tag slot of the wrong size is refused before anything is encrypted.
+    const content = Uint8Array.from([1, 2, 3]);
+    assert.throws(() => seal(key, nonce, content, new Uint8Array(15)), RangeError);
+    assert.throws(() => seal(key, nonce, content, new Uint8Array(17)), RangeError);
+    assert.deepEqual([...content], [1, 2, 3]);
     assert.equal(open(key, nonce, new Uint8Array(10), new Uint8Array(15)), undefined);
     assert.equal(open(key, nonce, new Uint8Array(AEAD_MAX_MESSAGE + 1), new Uint8Array(16)), undefined);
     assert.equal(open(key, nonce, new Uint8Array(10), new Uint8Array(16), new Uint8Array(AEAD_MAX_AAD + 1)), undefined);
