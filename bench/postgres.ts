@@ -31,7 +31,7 @@ import { startAnchorPeer } from '../test/e2e/harness/anchor-peer.js';
 import { PGBENCH_ALLOW_CONDITION, PGBENCH_DENY_CONDITIONS } from './pgbench-policy.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
 const CLIENTS = ['-c', '4', '-j', '2'];
 
 /** User and system CPU seconds a process has used so far (/proc/<pid>/stat, clock ticks of 1/100 s). */
