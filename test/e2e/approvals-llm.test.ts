@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test';
 import { AgentNetns } from './harness/agent-netns.js';
 import { bailiff, startAppliance, testGatewayBlock } from './harness/appliance.js';
 import { startPostgres, type PostgresServer } from './harness/postgres-server.js';
-import type { Running } from './harness/processes.js';
+import { teardown, type Running } from './harness/processes.js';
 import { requireTools } from './harness/requirements.js';
 
 const TAG = String((process.pid + 11) % 100000);
@@ -106,13 +106,13 @@ rule "session" {
   await agent.startWireguard(join(work, 'agent.conf'));
 });
 
-after(async () => {
-  await appliance?.stop();
-  await agent?.destroy();
-  await pg?.stop();
-  await new Promise<void>((r) => (judge ? judge.close(() => r()) : r()));
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+after(() => teardown(
+  () => appliance?.stop(),
+  () => agent?.destroy(),
+  () => pg?.stop(),
+  () => new Promise<void>((r) => (judge ? judge.close(() => r()) : r())),
+  () => work && rmSync(work, { recursive: true, force: true }),
+));
 
 async function psql(sql: string) {
   return agent!.exec('psql', ['-X', '-A', '-t', 'host=db.internal user=app dbname=app connect_timeout=10', '-c', sql], { timeoutMs: 30_000, allowFail: true });

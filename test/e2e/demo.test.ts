@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AgentNetns } from './harness/agent-netns.js';
 import { bailiffArgs, ROOT } from './harness/appliance.js';
-import { start, type Running } from './harness/processes.js';
+import { start, teardown, type Running } from './harness/processes.js';
 import { requireTools } from './harness/requirements.js';
 
 const TAG = String(process.pid % 100000);
@@ -34,11 +34,11 @@ before(async () => {
   await agent.startWireguard(join(work, 'agent.conf'));
 });
 
-after(async () => {
-  await appliance?.stop();
-  await agent?.destroy();
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+after(() => teardown(
+  () => appliance?.stop(),
+  () => agent?.destroy(),
+  () => work && rmSync(work, { recursive: true, force: true }),
+));
 
 async function psql(sql: string) {
   return agent!.exec('psql', ['-X', '-A', '-t', 'host=demo.db user=postgres dbname=postgres connect_timeout=10', '-c', sql], { timeoutMs: 30_000, allowFail: true });

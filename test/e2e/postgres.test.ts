@@ -19,7 +19,7 @@ import { after, before, test } from 'node:test';
 import { AgentNetns } from './harness/agent-netns.js';
 import { bailiff, counters, ROOT, startAppliance, testGatewayBlock } from './harness/appliance.js';
 import { startPostgres, type PostgresServer } from './harness/postgres-server.js';
-import { sleep, type Running } from './harness/processes.js';
+import { run, sleep, teardown, type Running } from './harness/processes.js';
 import { requireTools } from './harness/requirements.js';
 
 const TAG = String((process.pid + 3) % 100000);
@@ -118,16 +118,15 @@ rule "reads" {
   await agent.startWireguard(join(work, 'agent.conf'));
 });
 
-after(async () => {
-  await appliance?.stop();
-  await agent?.destroy();
-  await pg?.stop();
-  delete process.env.PG_APP_PASSWORD;
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+after(() => teardown(
+  () => appliance?.stop(),
+  () => agent?.destroy(),
+  () => pg?.stop(),
+  () => delete process.env.PG_APP_PASSWORD,
+  () => work && rmSync(work, { recursive: true, force: true }),
+));
 
 async function runLocal(command: string, args: string[], env: Record<string, string> = {}) {
-  const { run } = await import('./harness/processes.js');
   return run('env', [...Object.entries(env).map(([k, v]) => `${k}=${v}`), command, ...args], { timeoutMs: 60_000, allowFail: true });
 }
 

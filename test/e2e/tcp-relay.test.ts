@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AgentNetns } from './harness/agent-netns.js';
 import { bailiff, counters, startAppliance, testGatewayBlock } from './harness/appliance.js';
-import type { Running } from './harness/processes.js';
+import { teardown, type Running } from './harness/processes.js';
 import { requireTools } from './harness/requirements.js';
 
 const TAG = String(process.pid % 100000);
@@ -102,12 +102,12 @@ rule "files-open" {
   await agent.startWireguard(join(work, 'agent.conf'));
 });
 
-after(async () => {
-  await appliance?.stop();
-  await agent?.destroy();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  if (work) rmSync(work, { recursive: true, force: true });
-});
+after(() => teardown(
+  () => appliance?.stop(),
+  () => agent?.destroy(),
+  () => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())),
+  () => work && rmSync(work, { recursive: true, force: true }),
+));
 
 async function sh(script: string, timeoutMs = 120_000) {
   return agent!.exec('sh', ['-c', script], { timeoutMs, allowFail: true });

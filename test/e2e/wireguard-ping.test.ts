@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AgentNetns, udpPayloadsFromPcap } from './harness/agent-netns.js';
 import { bailiff, counters, startAppliance, testGatewayBlock } from './harness/appliance.js';
-import { run, sleep, start, type Running } from './harness/processes.js';
+import { run, sleep, start, teardown, type Running } from './harness/processes.js';
 import { requireTools } from './harness/requirements.js';
 
 const TAG = String(process.pid % 100000);
@@ -36,13 +36,15 @@ before(async () => {
   await stranger.create();
 });
 
-after(async () => {
-  await appliance?.stop();
-  await agent?.destroy();
-  await stranger?.destroy();
-  if (work && !process.env.BAILIFF_KEEP_TEST_DIR) rmSync(work, { recursive: true, force: true });
-  else if (work) console.log(`kept ${work}`);
-});
+after(() => teardown(
+  () => appliance?.stop(),
+  () => agent?.destroy(),
+  () => stranger?.destroy(),
+  () => {
+    if (work && !process.env.BAILIFF_KEEP_TEST_DIR) rmSync(work, { recursive: true, force: true });
+    else if (work) console.log(`kept ${work}`);
+  },
+));
 
 test('peer add writes a client file that wireguard-go accepts; the appliance answers ping over v4 and v6', async () => {
   const added = await bailiff(['peer', 'add', 'agent', '--config', configPath, '--out', join(work, 'agent.conf')]);

@@ -3,7 +3,7 @@
  * veth pair (198.18.0.0/15), running the Debian `wireguard-go` configured from a wg-quick file
  * exactly as `bailiff peer add` wrote it. Torn down by PID and by the names it created.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run, sleep, start, type Running } from './processes.js';
 
@@ -34,8 +34,10 @@ export class AgentNetns {
   }
 
   async create(): Promise<void> {
+    await sweepStaleNamespaces();
     await run('ip', ['netns', 'add', this.ns]);
     this.#created = true;
+    claimNamespace(this.ns);
     // `ip netns exec` mounts /etc/netns/<name>/resolv.conf over /etc/resolv.conf: the agent's
     // resolver is then the appliance (set by useDns), as wg-quick's DNS= line would make it.
     mkdirSync(`/etc/netns/${this.ns}`, { recursive: true });
@@ -104,7 +106,68 @@ export class AgentNetns {
       await run('ip', ['link', 'del', this.vethRoot], { allowFail: true });
       await run('ip', ['netns', 'del', this.ns], { allowFail: true });
       rmSync(`/etc/netns/${this.ns}`, { recursive: true, force: true });
+      releaseNamespace(this.ns);
     }
+  }
+}
+
+/**
+ * Who made each test namespace: OWNERS/<ns> holds the PID. Not under /etc/netns/<ns>, whose
+ * every file `ip netns exec` would try to mount over /etc.
+ */
+const OWNERS = '/run/bailiff-test-netns';
+
+/** Marks a namespace as made by this process. */
+export function claimNamespace(ns: string): void {
+  mkdirSync(OWNERS, { recursive: true });
+  writeFileSync(join(OWNERS, ns), `${process.pid}\n`);
+}
+
+/** Forgets a namespace's owner once the namespace is gone. */
+export function releaseNamespace(ns: string): void {
+  rmSync(join(OWNERS, ns), { force: true });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the namespaces of test runs that were killed before their teardown ran: only ones
+ * claimed by claimNamespace whose owner PID is gone. Processes still inside (an orphaned
+ * wireguard-go) are stopped by PID first; deleting the namespace removes its veth pairs.
+ */
+export async function sweepStaleNamespaces(): Promise<void> {
+  let names: string[];
+  try {
+    names = readdirSync(OWNERS);
+  } catch {
+    return; // nothing was ever claimed
+  }
+  for (const ns of names) {
+    let owner: number;
+    try {
+      owner = Number(readFileSync(join(OWNERS, ns), 'utf8').trim());
+    } catch {
+      continue;
+    }
+    if (!Number.isSafeInteger(owner) || owner <= 0 || alive(owner)) continue;
+    const pids = (await run('ip', ['netns', 'pids', ns], { allowFail: true })).stdout.split(/\s+/).filter(Boolean).map(Number);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await run('ip', ['netns', 'del', ns], { allowFail: true });
+    rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
+    releaseNamespace(ns);
   }
 }
 

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { publicKeyFromPrivate } from '../../../netstack/wireguard/keys.js';
-import type { AgentNetns } from './agent-netns.js';
+import { claimNamespace, releaseNamespace, type AgentNetns } from './agent-netns.js';
 import { bailiff } from './appliance.js';
 import { run, sleep, start } from './processes.js';
 
@@ -30,7 +30,11 @@ export async function startAnchorPeer(agent: AgentNetns, options: { tag: string;
   };
   try {
     await run('ip', ['netns', 'add', ns]);
-    stops.push(async () => { await run('ip', ['netns', 'del', ns], { allowFail: true }); });
+    claimNamespace(ns);
+    stops.push(async () => {
+      await run('ip', ['netns', 'del', ns], { allowFail: true });
+      releaseNamespace(ns);
+    });
     await run('ip', ['link', 'add', vethA, 'netns', agent.ns, 'type', 'veth', 'peer', 'name', vethK, 'netns', ns]);
     await run('ip', ['-n', agent.ns, 'addr', 'add', `198.19.${net}.1/30`, 'dev', vethA]);
     await run('ip', ['-n', ns, 'addr', 'add', `198.19.${net}.2/30`, 'dev', vethK]);

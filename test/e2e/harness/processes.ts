@@ -75,3 +75,21 @@ export async function run(command: string, args: string[], options: { timeoutMs?
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * Runs every teardown step in order, each even when an earlier one failed (a failed appliance
+ * stop must not leave the agent's namespace behind), then throws the first failure.
+ */
+export async function teardown(...steps: Array<() => unknown>): Promise<void> {
+  let first: unknown;
+  let failed = false;
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (error) {
+      if (!failed) first = error;
+      failed = true;
+    }
+  }
+  if (failed) throw first;
+}
