@@ -29,6 +29,7 @@ import { run, start } from '../test/e2e/harness/processes.js';
 import { requireTools } from '../test/e2e/harness/requirements.js';
 import { startAnchorPeer } from '../test/e2e/harness/anchor-peer.js';
 import { PGBENCH_ALLOW_CONDITION, PGBENCH_DENY_CONDITIONS } from './pgbench-policy.js';
+import { median } from './stats.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6);
@@ -46,18 +47,12 @@ function schedNs(pid: number): { run: number; wait: number } {
   return { run: run!, wait: wait! };
 }
 
-/** The appliance's audit log counters (/api/status). */
 interface AuditCounters { commits: number; records: number; inlineCommits: number; writeMs: number }
 
+/** The appliance's audit log counters (/api/status). */
 async function auditStats(metricsUrl: string): Promise<AuditCounters> {
   const res = await fetch(`${metricsUrl}/api/status`);
   return ((await res.json()) as { audit: AuditCounters }).audit;
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 function percentile(sorted: number[], p: number): number {

@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { Counters } from '../netstack/counters.js';
 import { Ipv4Packet } from '../netstack/wire/ipv4.js';
 import { TcpStack, type TcpConnection, type TcpEvent } from '../netstack/tcp/tcp-stack.js';
+import { median } from './stats.js';
 
 const TOTAL_BYTES = 32 * 1024 * 1024;
 const MSS_PAYLOAD = 1368; // MTU 1420 - 40 - 12 bytes of timestamps
@@ -94,11 +95,6 @@ function tcpTransfer(source: Uint8Array): { bytesPerSecond: number; segments: nu
   const ms = performance.now() - t0;
   void server;
   return { bytesPerSecond: (source.length / ms) * 1000, segments };
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 export function main(): TcpBenchResult {

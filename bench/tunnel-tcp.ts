@@ -22,15 +22,11 @@ import { bailiff, counters, freeTcpPort, startAppliance, testGatewayBlock } from
 import { sleep, start, type Running } from '../test/e2e/harness/processes.js';
 import { requireTools } from '../test/e2e/harness/requirements.js';
 import { startAnchorPeer } from '../test/e2e/harness/anchor-peer.js';
+import { median } from './stats.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const IDLE_CONNECTIONS = 1000;
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function iperf(ns: AgentNetns, host: string, port: number, reverse: boolean): Promise<number> {
   const args = ['-c', host, '-p', String(port), '-t', String(SECONDS), '-J', ...(reverse ? ['-R'] : [])];

@@ -18,6 +18,7 @@ import { parseCidr } from '../netstack/wire/ip-address.js';
 import { open, seal } from '../netstack/wireguard/chacha20-poly1305.js';
 import { Device, type DeviceOutput, type UdpEndpoint } from '../netstack/wireguard/device.js';
 import { generatePrivateKey, publicKeyFromPrivate } from '../netstack/wireguard/keys.js';
+import { median } from './stats.js';
 
 const PACKET_SIZES = [1420, 160];
 const ROUNDS = 16;
@@ -142,10 +143,6 @@ function measure(size: number): WireguardBenchResult {
     ratios.push(d / r);
     nodeRatios.push(d / n);
   }
-  const median = (values: number[]): number => {
-    const v = [...values].sort((x, y) => x - y);
-    return (v[(v.length - 1) >> 1]! + v[v.length >> 1]!) / 2;
-  };
   const result = { size, devicePacketsPerSecond: deviceTotal / ROUNDS, rawPacketsPerSecond: rawTotal / ROUNDS, ratio: median(ratios) };
   const sorted = [...ratios].sort((x, y) => x - y);
   console.log(`${size} B: device encapsulate+decapsulate ${Math.round(result.devicePacketsPerSecond)} pkt/s; its cipher alone (seal+open) ${Math.round(result.rawPacketsPerSecond)} pkt/s`);

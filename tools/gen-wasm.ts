@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { compileWat } from '../test/netstack/wireguard/wat.js';
+import { compileWat } from './wat.js';
 import { chachaPolyWat } from '../netstack/wireguard/chacha20-poly1305-wat.js';
 
 const bytes = await compileWat('chacha20-poly1305.wat', chachaPolyWat());

@@ -74,14 +74,14 @@ export class UdpBind {
   }
 }
 
+type LookupCallback = (error: Error | null, address: string, family: number) => void;
+
 /**
  * Every send names its destination, and dgram resolves it first: with the default lookup even an
  * address literal costs a dns.lookup call and a process.nextTick before the datagram leaves.
  * Peers' endpoints are literals (taken from authenticated datagrams), so a literal is answered
  * at once; a name goes to DNS, any family, an IPv4 answer mapped for the dual-stack socket.
  */
-type LookupCallback = (error: Error | null, address: string, family: number) => void;
-
 function literalLookup(v6: boolean): (address: string, family: unknown, callback: LookupCallback) => void {
   return (address, _family, callback) => {
     const kind = isIP(address);

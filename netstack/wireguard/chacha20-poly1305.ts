@@ -85,7 +85,7 @@ export function open(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array,
  * of the limb arithmetic against a reference, which the AEAD's inputs rarely stress.
  */
 export function poly1305Blocks(oneTimeKey: Uint8Array, message: Uint8Array): Uint8Array {
-  if (oneTimeKey.length !== 32 || message.length % 16 !== 0 || message.length > AEAD_MAX_MESSAGE) {
+  if (oneTimeKey.length !== KEY_SIZE || message.length % 16 !== 0 || message.length > AEAD_MAX_MESSAGE) {
     throw new RangeError('Poly1305 takes a 32-byte key and whole 16-byte blocks');
   }
   try {

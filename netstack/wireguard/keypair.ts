@@ -78,8 +78,8 @@ export class Keypair {
   open(message: Uint8Array, counterLow: number, counterHigh: number): Uint8Array | undefined {
     const end = message.length - AEAD_TAG_SIZE;
     if (end < MESSAGE_TRANSPORT_HEADER_SIZE) return undefined;
-    // Plain Uint8Array views: cheaper to create than Buffer.subarray's FastBuffer.
     setNonce(counterLow, counterHigh);
+    // Plain Uint8Array views: cheaper to create than Buffer.subarray's FastBuffer.
     return open(this.#receiveKey, nonce,
       new Uint8Array(message.buffer, message.byteOffset + MESSAGE_TRANSPORT_HEADER_SIZE, end - MESSAGE_TRANSPORT_HEADER_SIZE),
       new Uint8Array(message.buffer, message.byteOffset + end, AEAD_TAG_SIZE));

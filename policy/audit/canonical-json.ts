@@ -6,7 +6,7 @@
  *
  * Appends split the work: the top-level fields of a record are encoded once when append() is
  * called (canonicalParts), and when its group is written only seq, prevHash and hash are merged
- * in (joinParts).
+ * in (joinLinks).
  */
 import type { JsonObject, JsonValue } from './record.js';
 
@@ -63,7 +63,7 @@ function slowCanonicalJson(value: JsonValue): string {
 /**
  * The canonical encoding of a record's top-level fields, in runs: [first key of the run, the
  * run's `"key":value,...` text]. A run never spans one of the fields the log adds at commit time
- * (hash, prevHash, seq), so joinParts can merge those in between runs, and each run is one native
+ * (hash, prevHash, seq), so joinLinks can merge those in between runs, and each run is one native
  * JSON.stringify instead of one encoding per field.
  */
 export type CanonicalParts = ReadonlyArray<readonly [string, string]>;
@@ -94,12 +94,6 @@ export function canonicalParts(record: JsonObject): CanonicalParts {
   });
 }
 
-/**
- * canonicalParts for a record that normalize.ts built in canonical order (every nested object's
- * keys inserted sorted, none integer-like, so JSON.stringify already writes canonical text) and
- * whose top-level keys are record fields (plain names, nothing to escape): one native
- * JSON.stringify per field, with no copy of the record and no walk to check its order.
- */
 /** What JSON.stringify escapes in a string: quote, backslash, control characters, any surrogate (lone ones are escaped; pairs, rarer, go the slow way too). */
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
@@ -108,6 +102,12 @@ function encodeValue(value: JsonValue): string {
   return typeof value === 'string' && !NEEDS_ESCAPE.test(value) ? `"${value}"` : JSON.stringify(value);
 }
 
+/**
+ * canonicalParts for a record that normalize.ts built in canonical order (every nested object's
+ * keys inserted sorted, none integer-like, so JSON.stringify already writes canonical text) and
+ * whose top-level keys are record fields (plain names, nothing to escape): one native
+ * JSON.stringify per field, with no copy of the record and no walk to check its order.
+ */
 export function orderedParts(record: JsonObject): CanonicalParts {
   const parts: Array<readonly [string, string]> = [];
   let cut = 0;
@@ -132,46 +132,25 @@ export function orderedParts(record: JsonObject): CanonicalParts {
   return parts;
 }
 
-export function part(key: string, encodedValue: string): readonly [string, string] {
-  return [key, `${JSON.stringify(key)}:${encodedValue}`];
-}
-
 /**
- * The canonical JSON of `parts` plus `extra` fields (keys not in parts, sorted by key): the same
- * text canonicalJson would give for the merged object.
- */
-export function joinParts(parts: CanonicalParts, extra: CanonicalParts): string {
-  let out = '';
-  let i = 0;
-  let j = 0;
-  while (i < parts.length || j < extra.length) {
-    const next = j >= extra.length || (i < parts.length && parts[i]![0] < extra[j]![0]) ? parts[i++]! : extra[j++]!;
-    out += out.length === 0 ? next[1] : `,${next[1]}`;
-  }
-  return `{${out}}`;
-}
-
-/**
- * joinParts(parts, [hash?, prevHash, seq]) for the chain fields, without building them as parts:
- * the hashes are lowercase hex (HASH_PATTERN) and seq a safe integer, so nothing needs escaping.
- * Without `hash`, the text that is hashed; with it, the line that is stored.
+ * The canonical JSON of a record from its parts plus the chain fields (prevHash, seq, and hash
+ * when given), placed between the runs by key order. The hashes are lowercase hex
+ * (HASH_PATTERN) and seq a safe integer, so nothing needs escaping. Without `hash`, the text that
+ * is hashed; with it, the line that is stored.
  */
 export function joinLinks(parts: CanonicalParts, prevHash: string, seq: number, hash?: string): string {
+  // Built as a rope and flattened once by its reader: no slicing of the text so far.
   let out = '{';
-  let link = hash === undefined ? 1 : 0; // next link field to place: 0 hash, 1 prevHash, 2 seq, 3 done
+  let link = hash === undefined ? 1 : 0; // the next chain field to place
   for (let i = 0; i < parts.length; i++) {
     const [key, text] = parts[i]!;
-    while (link < 3 && key > LINK_KEYS[link]!) {
-      out += linkText(link, hash, prevHash, seq);
-      link += 1;
-    }
+    for (; link < LINK_KEYS.length && key > LINK_KEYS[link]!; link++) out += `${out.length === 1 ? '' : ','}${linkText(link, prevHash, seq, hash)}`;
     out += out.length === 1 ? text : `,${text}`;
   }
-  for (; link < 3; link++) out += linkText(link, hash, prevHash, seq);
+  for (; link < LINK_KEYS.length; link++) out += `${out.length === 1 ? '' : ','}${linkText(link, prevHash, seq, hash)}`;
   return `${out}}`;
+}
 
-  function linkText(which: number, h: string | undefined, prev: string, n: number): string {
-    const sep = out.length === 1 ? '' : ',';
-    return which === 0 ? `${sep}"hash":"${h!}"` : which === 1 ? `${sep}"prevHash":"${prev}"` : `${sep}"seq":${n}`;
-  }
+function linkText(link: number, prevHash: string, seq: number, hash: string | undefined): string {
+  return link === 0 ? `"hash":"${hash!}"` : link === 1 ? `"prevHash":"${prevHash}"` : `"seq":${seq}`;
 }

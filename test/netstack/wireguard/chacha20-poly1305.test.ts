@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { CHACHA_POLY_WASM } from '../../../netstack/wireguard/chacha20-poly1305-wasm.js';
 import { chachaPolyWat } from '../../../netstack/wireguard/chacha20-poly1305-wat.js';
 import { AEAD_MAX_AAD, AEAD_MAX_MESSAGE, keyMaterialCleared, open, poly1305Blocks, seal } from '../../../netstack/wireguard/chacha20-poly1305.js';
-import { compileWat } from './wat.js';
+import { compileWat } from '../../../tools/wat.js';
 
 interface Vector { tcId: number; key: string; iv: string; aad: string; msg: string; ct: string; tag: string }
 const VECTORS = (JSON.parse(readFileSync(new URL('./fixtures/chacha20-poly1305-vectors.json', import.meta.url), 'utf8')) as { tests: Vector[] }).tests;

@@ -1,4 +1,4 @@
-/** WebAssembly text to binary with wabt (a dev dependency: used by tools/ and tests only). */
+/** WebAssembly text to binary with wabt (a dev dependency: gen-wasm.ts and the test that checks its output). */
 import wabtInit from 'wabt';
 
 export async function compileWat(name: string, text: string): Promise<Uint8Array> {
