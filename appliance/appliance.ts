@@ -196,7 +196,7 @@ export class Appliance {
     const token = loadOrCreateApiToken(gateway.stateDir);
     this.#metrics = await startMetricsServer(
       gateway.dashboardListen,
-      { counters: this.counters, status: () => this.status() },
+      { counters: this.counters, status: () => this.status(), audit: () => this.#audit.stats() },
       [createApprovalsHandler(this.pending, { token })],
     );
     this.#schedule();

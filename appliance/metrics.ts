@@ -6,10 +6,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Counters } from '../netstack/counters.js';
+import { WRITE_BUCKETS_MS, type AuditLogStats } from '../policy/audit/index.js';
 
 export interface StatusSource {
   counters: Counters;
   status(): Record<string, unknown>;
+  /** The audit log's commit statistics, exported as bailiff_audit_* metrics. */
+  audit?(): AuditLogStats;
 }
 
 export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
@@ -30,7 +33,7 @@ export async function startMetricsServer(
       return;
     }
     if (path === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(prometheus(source.counters));
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(prometheus(source.counters, source.audit?.()));
     } else if (path === '/api/counters') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(source.counters.snapshot()));
     } else if (path === '/api/status') {
@@ -51,10 +54,39 @@ export async function startMetricsServer(
   };
 }
 
-function prometheus(counters: Counters): string {
+export function prometheus(counters: Counters, audit?: AuditLogStats): string {
   const lines = ['# HELP bailiff_events_total Packets and events by stable reason name (drops included).', '# TYPE bailiff_events_total counter'];
   for (const [name, value] of Object.entries(counters.snapshot())) {
     lines.push(`bailiff_events_total{name="${name.replace(/["\\\n]/g, '_')}"} ${value}`);
   }
+  if (audit) lines.push(...auditMetrics(audit));
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The audit log's side of request latency: every decided request waits for its record's durable
+ * write before it goes upstream, so a slow disk shows here first (the write-time histogram), and
+ * a backlog as pending records.
+ */
+function auditMetrics(audit: AuditLogStats): string[] {
+  const metric = (name: string, type: string, help: string, value: number): string[] =>
+    [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`];
+  const lines = [
+    ...metric('bailiff_audit_records_total', 'counter', 'Audit records made durable.', audit.records),
+    ...metric('bailiff_audit_commits_total', 'counter', 'Durable audit writes (each a group of records and one flush).', audit.commits),
+    ...metric('bailiff_audit_failed_commits_total', 'counter', 'Audit writes that failed; the requests they held were refused.', audit.failedCommits),
+    ...metric('bailiff_audit_pending', 'gauge', 'Audit records waiting for their durable write.', audit.pending),
+    '# HELP bailiff_audit_write_seconds Time of each durable audit write; each decided request waits for one before going upstream.',
+    '# TYPE bailiff_audit_write_seconds histogram',
+  ];
+  let cumulative = 0;
+  WRITE_BUCKETS_MS.forEach((bound, i) => {
+    cumulative += audit.writeBuckets[i] ?? 0;
+    lines.push(`bailiff_audit_write_seconds_bucket{le="${bound / 1000}"} ${cumulative}`);
+  });
+  cumulative += audit.writeBuckets[WRITE_BUCKETS_MS.length] ?? 0;
+  lines.push(`bailiff_audit_write_seconds_bucket{le="+Inf"} ${cumulative}`);
+  lines.push(`bailiff_audit_write_seconds_sum ${audit.writeMs / 1000}`);
+  lines.push(`bailiff_audit_write_seconds_count ${cumulative}`);
+  return lines;
 }

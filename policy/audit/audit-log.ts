@@ -12,7 +12,7 @@ import { EventEmitter } from 'node:events';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { canonicalParts, orderedParts } from './canonical-json.js';
 import { AuditError } from './errors.js';
-import { DEFAULT_MAX_BATCH, GroupCommitter, chainTip, type CommitStats } from './group-commit.js';
+import { DEFAULT_MAX_BATCH, GroupCommitter, chainTip, emptyCommitStats, type CommitStats } from './group-commit.js';
 import { normalizeInput, normalizeOutcome, type Normalizing } from './normalize.js';
 import { prune } from './retention.js';
 import { checkQuery, readChunk, startCursor, type AuditQuery } from './query.js';
@@ -347,7 +347,7 @@ export class AuditLog {
   }
 
   stats(): AuditLogStats {
-    const stats = this.#committer?.stats() ?? { commits: 0, records: 0, largestBatch: 0, failedCommits: 0, recoveredBytes: 0, inlineCommits: 0, writeMs: 0 };
+    const stats = this.#committer?.stats() ?? emptyCommitStats();
     return { ...stats, pending: this.#committer?.pending ?? 0, acknowledgedSeq: this.#acknowledged?.seq ?? 0 };
   }
 

@@ -70,6 +70,32 @@ export interface CommitStats {
   inlineCommits: number;
   /** Milliseconds the commits' writes took, summed (from the write's start until it was on disk). */
   writeMs: number;
+  /**
+   * How many commits' writes took up to each bound of WRITE_BUCKETS_MS, one count per bucket
+   * (not cumulative), plus a last count for those slower than every bound.
+   */
+  writeBuckets: number[];
+}
+
+/**
+ * Bounds (ms) of the write-time histogram. Every decided request waits for one durable write
+ * before it goes upstream, so this is the latency the disk adds to each request: a local SSD
+ * answers in the first buckets, a slow or shared disk shows in the later ones.
+ */
+export const WRITE_BUCKETS_MS: readonly number[] = [0.25, 0.5, 1, 2, 5, 10, 25, 100, 1000];
+
+/** Index of the histogram bucket a write of `ms` counts in. */
+export function writeBucket(ms: number): number {
+  let i = 0;
+  while (i < WRITE_BUCKETS_MS.length && ms > WRITE_BUCKETS_MS[i]!) i++;
+  return i;
+}
+
+export function emptyCommitStats(): CommitStats {
+  return {
+    commits: 0, records: 0, largestBatch: 0, failedCommits: 0, recoveredBytes: 0, inlineCommits: 0, writeMs: 0,
+    writeBuckets: new Array<number>(WRITE_BUCKETS_MS.length + 1).fill(0),
+  };
 }
 
 /**
@@ -390,7 +416,7 @@ export class GroupCommitter {
   #writing = false;
   #failure: AuditError | null = null;
   readonly #idleWaiters: Array<() => void> = [];
-  readonly #stats: CommitStats = { commits: 0, records: 0, largestBatch: 0, failedCommits: 0, recoveredBytes: 0, inlineCommits: 0, writeMs: 0 };
+  readonly #stats: CommitStats = emptyCommitStats();
 
   constructor(store: AuditStore, options: { maxBatch: number; segmentBytes?: number; inlineWrites?: boolean; onCommit: (entries: readonly AuditEntry[]) => void }) {
     this.#writer = new SegmentWriter(store, options.segmentBytes ?? DEFAULT_SEGMENT_BYTES, options.inlineWrites ?? true);
@@ -451,7 +477,7 @@ export class GroupCommitter {
   }
 
   stats(): CommitStats {
-    return { ...this.#stats };
+    return { ...this.#stats, writeBuckets: [...this.#stats.writeBuckets] };
   }
 
   /** Starts a new segment, between two writes; rejects if it could not be started. */
@@ -593,7 +619,9 @@ export class GroupCommitter {
       return;
     }
     this.#stats.commits += 1;
-    this.#stats.writeMs += performance.now() - started;
+    const ms = performance.now() - started;
+    this.#stats.writeMs += ms;
+    this.#stats.writeBuckets[writeBucket(ms)]! += 1;
     if (inline) this.#stats.inlineCommits += 1;
     this.#stats.records += entries.length;
     this.#stats.largestBatch = Math.max(this.#stats.largestBatch, entries.length);

@@ -7,6 +7,7 @@ export { canonicalJson } from './canonical-json.js';
 export { GENESIS_HASH, hashRecord } from './hash-chain.js';
 export { REDACTED, Redactor, redact } from './redact.js';
 export { auditDir } from './store.js';
+export { WRITE_BUCKETS_MS } from './group-commit.js';
 export type { ChainPoint } from './store.js';
 export type { AuditQuery } from './query.js';
 export type { VerifyOptions, VerifyProblem, VerifyProblemCode, VerifyResult } from './verify.js';

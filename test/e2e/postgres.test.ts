@@ -191,13 +191,28 @@ test('the session stays usable after a denial (same psql session, next statement
 });
 
 test('pgbench -S runs through in simple, extended and prepared modes with no failed transactions', async () => {
+  const auditRecords = async (): Promise<number> => {
+    const text = await (await fetch(`${appliance!.metricsUrl}/metrics`)).text();
+    return Number(/^bailiff_audit_records_total (\d+)$/m.exec(text)?.[1] ?? Number.NaN);
+  };
+  const recordsBefore = await auditRecords();
+  let transactions = 0;
   for (const mode of ['simple', 'extended', 'prepared']) {
     const r = await agent!.exec('pgbench', ['-S', '-M', mode, '-c', '2', '-j', '1', '-T', '3', '-h', 'db.internal', '-U', 'app', 'app'], { timeoutMs: 60_000, allowFail: true });
     assert.equal(r.code, 0, `${mode}: ${r.stderr}${r.stdout}`);
     assert.match(r.stdout, /number of failed transactions: 0 /, mode);
     const tps = Number(/tps = ([\d.]+)/.exec(r.stdout)?.[1] ?? 0);
     assert.ok(tps > 50, `${mode}: ${tps} tps`);
+    transactions += Number(/number of transactions actually processed: (\d+)/.exec(r.stdout)?.[1] ?? 0);
   }
+  // Each statement was logged durably (its decision, then its completion) and /metrics shows it;
+  // a completion goes with the next write or within 20 ms, so the last ones may need a moment.
+  let logged = 0;
+  for (let tries = 0; tries < 50 && logged < 2 * transactions; tries++) {
+    if (tries > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+    logged = (await auditRecords()) - recordsBefore;
+  }
+  assert.ok(logged >= 2 * transactions, `${logged} audit records for ${transactions} statements`);
 });
 
 test('node-postgres with bind parameters, named statements, and a denial in between', async () => {

@@ -9,6 +9,7 @@ import {
 import { canonicalParts, joinLinks, orderedParts } from '../../../policy/audit/canonical-json.js';
 import { normalizeInput, normalizeOutcome, type Normalizing } from '../../../policy/audit/normalize.js';
 import { decision, tempDir } from './helpers.js';
+import { WRITE_BUCKETS_MS, writeBucket } from '../../../policy/audit/group-commit.js';
 
 async function collect(iterable: AsyncIterable<AuditEntry>): Promise<AuditEntry[]> {
   const out: AuditEntry[] = [];
@@ -181,12 +182,27 @@ describe('group commit', () => {
         else assert.equal(stats.inlineCommits, 0);
         // Each durable write takes some time, and the sum is what the commits took.
         assert.ok(stats.writeMs > 0 && stats.writeMs < 60_000, JSON.stringify(stats));
+        // Every commit is counted once in the write-time histogram.
+        assert.equal(stats.writeBuckets.length, WRITE_BUCKETS_MS.length + 1);
+        assert.equal(stats.writeBuckets.reduce((a, b) => a + b, 0), stats.commits);
         assert.equal((await log.verify()).ok, true);
       } finally {
         await log.close();
         cleanup();
       }
     }
+  });
+
+  test('a write counts in the first bucket whose bound it does not exceed, else in the last', () => {
+    assert.equal(writeBucket(0), 0);
+    assert.equal(writeBucket(0.25), 0);
+    assert.equal(writeBucket(0.2501), 1);
+    assert.equal(writeBucket(1), 2);
+    assert.equal(writeBucket(999), WRITE_BUCKETS_MS.length - 1);
+    assert.equal(writeBucket(1000.5), WRITE_BUCKETS_MS.length);
+    assert.equal(writeBucket(Number.POSITIVE_INFINITY), WRITE_BUCKETS_MS.length);
+    // Bounds ascend, so the buckets partition the times.
+    for (let i = 1; i < WRITE_BUCKETS_MS.length; i++) assert.ok(WRITE_BUCKETS_MS[i]! > WRITE_BUCKETS_MS[i - 1]!);
   });
 
   test('maxBatch 1 means one commit per record (the bench baseline)', async () => {
