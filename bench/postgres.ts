@@ -22,6 +22,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { WRITE_BUCKETS_MS } from '../policy/audit/index.js';
 import { AgentNetns } from '../test/e2e/harness/agent-netns.js';
 import { bailiff, counters, startAppliance, testGatewayBlock } from '../test/e2e/harness/appliance.js';
 import { startPostgres } from '../test/e2e/harness/postgres-server.js';
@@ -47,7 +48,18 @@ function schedNs(pid: number): { run: number; wait: number } {
   return { run: run!, wait: wait! };
 }
 
-interface AuditCounters { commits: number; records: number; inlineCommits: number; writeMs: number }
+interface AuditCounters { commits: number; records: number; inlineCommits: number; writeMs: number; writeBuckets: number[] }
+
+/** The bucket bound (ms) under which a share `p` of the counted writes took, from the histogram's counts. */
+function writeQuantile(buckets: number[], p: number): string {
+  const total = buckets.reduce((a, b) => a + b, 0);
+  let seen = 0;
+  for (const [i, count] of buckets.entries()) {
+    seen += count;
+    if (seen >= p * total) return i < WRITE_BUCKETS_MS.length ? `<= ${WRITE_BUCKETS_MS[i]} ms` : `> ${WRITE_BUCKETS_MS.at(-1)} ms`;
+  }
+  return 'none';
+}
 
 /** The appliance's audit log counters (/api/status). */
 async function auditStats(metricsUrl: string): Promise<AuditCounters> {
@@ -179,7 +191,7 @@ net.createServer((c) => {
       const applianceCpu = { user: 0, system: 0 };
       const mainThreadCpu = { user: 0, system: 0 };
       let waitedNs = 0;
-      const audit: AuditCounters = { commits: 0, records: 0, inlineCommits: 0, writeMs: 0 };
+      const audit: AuditCounters = { commits: 0, records: 0, inlineCommits: 0, writeMs: 0, writeBuckets: WRITE_BUCKETS_MS.map(() => 0).concat(0) };
       const measureAppliance = async (): Promise<void> => {
         const auditBefore = await auditStats(appliance.metricsUrl);
         const cpuBefore = cpuSeconds(appliance.pid);
@@ -191,6 +203,7 @@ net.createServer((c) => {
         waitedNs += schedNs(appliance.pid).wait - schedBefore.wait;
         const auditAfter = await auditStats(appliance.metricsUrl);
         for (const key of ['commits', 'records', 'inlineCommits', 'writeMs'] as const) audit[key] += auditAfter[key] - auditBefore[key];
+        auditAfter.writeBuckets.forEach((count, i) => { audit.writeBuckets[i]! += count - auditBefore.writeBuckets[i]!; });
         mainThreadCpu.user += mainAfter.user - mainBefore.user;
         mainThreadCpu.system += mainAfter.system - mainBefore.system;
         applianceCpu.user += cpuAfter.user - cpuBefore.user;
@@ -227,7 +240,8 @@ net.createServer((c) => {
         + `main thread ${us(mainThreadCpu.user + mainThreadCpu.system)} us (busy ${(100 * (mainThreadCpu.user + mainThreadCpu.system) / (SECONDS * ROUNDS)).toFixed(0)}% of the run, waited for a CPU ${(100 * waitedNs / 1e9 / (SECONDS * ROUNDS)).toFixed(0)}%)`);
       // The disk is shared too: a slow spell shows here, not as a change of the appliance's own cost.
       console.log(`${''.padEnd(8)} audit: ${(audit.records / statements).toFixed(2)} records and ${(audit.commits / statements).toFixed(2)} durable writes per statement, `
-        + `${(100 * audit.inlineCommits / Math.max(1, audit.commits)).toFixed(0)}% of them in place, ${(audit.writeMs / Math.max(1, audit.commits)).toFixed(3)} ms each on average`);
+        + `${(100 * audit.inlineCommits / Math.max(1, audit.commits)).toFixed(0)}% of them in place, ${(audit.writeMs / Math.max(1, audit.commits)).toFixed(3)} ms each on average `
+        + `(half ${writeQuantile(audit.writeBuckets, 0.5)}, 90% ${writeQuantile(audit.writeBuckets, 0.9)}, 99% ${writeQuantile(audit.writeBuckets, 0.99)})`);
       result[`${mode}Ratio`] = ratio;
       result[`${mode}CpuUsPerStatement`] = (applianceCpu.user + applianceCpu.system) / statements * 1e6;
       result[`${mode}AddedP50Ms`] = p50;

@@ -82,7 +82,7 @@ export interface CommitStats {
  * before it goes upstream, so this is the latency the disk adds to each request: a local SSD
  * answers in the first buckets, a slow or shared disk shows in the later ones.
  */
-export const WRITE_BUCKETS_MS: readonly number[] = [0.25, 0.5, 1, 2, 5, 10, 25, 100, 1000];
+export const WRITE_BUCKETS_MS: readonly number[] = [0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 100, 1000];
 
 /** Index of the histogram bucket a write of `ms` counts in. */
 export function writeBucket(ms: number): number {

@@ -195,9 +195,9 @@ describe('group commit', () => {
 
   test('a write counts in the first bucket whose bound it does not exceed, else in the last', () => {
     assert.equal(writeBucket(0), 0);
-    assert.equal(writeBucket(0.25), 0);
-    assert.equal(writeBucket(0.2501), 1);
-    assert.equal(writeBucket(1), 2);
+    assert.equal(writeBucket(WRITE_BUCKETS_MS[0]!), 0);
+    assert.equal(writeBucket(WRITE_BUCKETS_MS[0]! + 0.0001), 1);
+    assert.equal(writeBucket(1), WRITE_BUCKETS_MS.indexOf(1));
     assert.equal(writeBucket(999), WRITE_BUCKETS_MS.length - 1);
     assert.equal(writeBucket(1000.5), WRITE_BUCKETS_MS.length);
     assert.equal(writeBucket(Number.POSITIVE_INFINITY), WRITE_BUCKETS_MS.length);
