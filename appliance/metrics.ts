@@ -54,7 +54,7 @@ export async function startMetricsServer(
   };
 }
 
-export function prometheus(counters: Counters, audit?: AuditLogStats): string {
+function prometheus(counters: Counters, audit?: AuditLogStats): string {
   const lines = ['# HELP bailiff_events_total Packets and events by stable reason name (drops included).', '# TYPE bailiff_events_total counter'];
   for (const [name, value] of Object.entries(counters.snapshot())) {
     lines.push(`bailiff_events_total{name="${name.replace(/["\\\n]/g, '_')}"} ${value}`);
