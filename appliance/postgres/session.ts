@@ -604,19 +604,25 @@ export class PostgresSession {
     }));
   }
 
-  /** Runs the approve chain of every statement held by one (any non-allow ends it). */
+  /**
+   * Runs the approve chain of every statement held by one, in order (any non-allow ends it). Each
+   * statement is its own request with its own facts, even when several match the same rule: an
+   * approval of `DELETE FROM logs WHERE id = 1` must not carry a `DELETE FROM users` sent with it.
+   */
   async #runApprovals(d: Decided): Promise<ApprovalOutcome> {
     const started = performance.now();
     const controller = new AbortController();
     this.#approval = controller;
     this.#d.counters.inc('pg.approval.started');
     const stages: ApproverOutcome[] = [];
-    const seen = new Set<string>();
     try {
       for (let i = 0; i < d.decisions.length; i++) {
         const decision = d.decisions[i]!;
-        if (decision.effective !== 'approve' || !decision.rule || seen.has(decision.rule)) continue;
-        seen.add(decision.rule);
+        if (decision.effective !== 'approve') continue;
+        if (!decision.rule) {
+          // Only a rule can ask for approval; anything else is refused rather than let through.
+          return { verdict: 'deny', rule: null, reason: 'approval without a rule', code: 'APPROVAL_NO_RULE', stages, ms: performance.now() - started };
+        }
         const request = approvalRequest({
           peer: { name: this.#d.peer.name, address: this.#d.peer.address },
           profile: this.#d.peer.profile,

@@ -272,6 +272,27 @@ test('approval: the statement and everything after it wait; allowed, they run in
   assert.equal(h.records[0]!.approvers?.[0]?.decidedBy, 'cli');
 });
 
+test('two statements under one approve rule are two approvals, each with its own facts; the second denied, neither runs', async () => {
+  const h = setup();
+  h.agent.send(encodeQuery('DELETE FROM logs WHERE id = 1; DELETE FROM users'));
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.equal(h.approvals.length, 1, 'one at a time, in statement order');
+  const first = h.approvals[0]!.request.facts as { sql: { tables: string[]; statement: string } };
+  assert.deepEqual(first.sql.tables, ['logs']);
+  h.approvals[0]!.resolve({ verdict: 'allow', code: 'APPROVED', reason: 'logs only', stages: [], latencyMs: 1 });
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.equal(h.approvals.length, 2, 'the second statement is asked about on its own');
+  const second = h.approvals[1]!.request.facts as { sql: { tables: string[]; statement: string } };
+  assert.deepEqual(second.sql.tables, ['users']);
+  assert.equal(second.sql.statement, 'DELETE FROM users');
+  assert.deepEqual(h.backend.received, [], 'nothing ran while the second approval was pending');
+  h.approvals[1]!.resolve({ verdict: 'deny', code: 'HUMAN_DENIED', reason: 'not users', stages: [], latencyMs: 1 });
+  await h.agent.readyCount(1);
+  assert.deepEqual(h.agent.summary(), ['E(42501)', 'Z(I)']);
+  assert.deepEqual(errorMessage(h), ['denied by rule "deletes": not users']);
+  assert.deepEqual(h.backend.texts(), [], 'the message runs whole or not at all');
+});
+
 test('approval denied: the agent gets the rule and the approver\'s reason; nothing ran', async () => {
   const h = setup();
   h.agent.send(encodeQuery('DELETE FROM t'));
