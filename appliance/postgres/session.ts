@@ -100,6 +100,9 @@ interface Decided extends Prepared {
   decideMs: number;
 }
 
+/** Heads an approval request for a statement prepared with Parse (extended protocol). */
+export const PREPARED_NOTE = '[prepared statement: approving it allows every execution of it on this connection, with any parameter values]';
+
 type ApprovalOutcome = { verdict: 'allow' | 'deny' | 'cancelled'; rule: string | null; reason: string; code: string; stages: ApproverOutcome[]; ms: number };
 
 const DEFAULT_MAX_QUEUED_BYTES = 4 * 1024 * 1024;
@@ -392,7 +395,7 @@ export class PostgresSession {
     let approval: ApprovalOutcome | undefined;
     if (d.combined.effective === 'approve') {
       this.#flushUpstream();
-      approval = await this.#runApprovals(d);
+      approval = await this.#runApprovals(d, kind === 'parse');
       if (this.#closed) {
         // The agent went away while waiting: nothing was sent, nothing more is.
         await this.#appendAll(d, message, { approval, outcome: 'not_forwarded' }).catch(() => undefined);
@@ -608,8 +611,10 @@ export class PostgresSession {
    * Runs the approve chain of every statement held by one, in order (any non-allow ends it). Each
    * statement is its own request with its own facts, even when several match the same rule: an
    * approval of `DELETE FROM logs WHERE id = 1` must not carry a `DELETE FROM users` sent with it.
+   * A Parse is approved once for every Execute of it on this connection, whatever the parameters
+   * (the statement shows `$1`, not values): the approvers are told so in the summary.
    */
-  async #runApprovals(d: Decided): Promise<ApprovalOutcome> {
+  async #runApprovals(d: Decided, prepared: boolean): Promise<ApprovalOutcome> {
     const started = performance.now();
     const controller = new AbortController();
     this.#approval = controller;
@@ -631,7 +636,7 @@ export class PostgresSession {
           reason: decision.reason,
           family: 'sql',
           facts: d.requests[i]!.facts,
-          summary: d.text,
+          summary: prepared ? `${PREPARED_NOTE}\n${d.text}` : d.text,
           credential: this.#d.credential,
         });
         const result = await this.#d.approvers.run(request, decision.approve ?? [], controller.signal);

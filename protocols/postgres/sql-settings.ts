@@ -69,6 +69,19 @@ export function checkSqlTextFunction(name: string, args: unknown[], ctx: WalkCtx
   walkNestedSql(text, ctx, 'function-sql');
 }
 
+/**
+ * pg_settings is a view whose update rule calls set_config: `UPDATE pg_settings SET setting =
+ * 'off' WHERE name = 'standard_conforming_strings'` is a SET in disguise, and which setting it
+ * changes depends on rows, not on text. Any write to a relation of that name, in any schema
+ * (search_path may put another one first), makes the statement unknown.
+ */
+export function checkSettingsWrite(b: PgNode, ctx: WalkCtx): void {
+  const rv = b['relation'];
+  if (isObject(rv) && typeof rv['relname'] === 'string' && rv['relname'].toLowerCase() === 'pg_settings') {
+    markUnknown(ctx, 'writing pg_settings changes settings, possibly how later statements are parsed');
+  }
+}
+
 export function checkSetConfig(args: unknown[], ctx: WalkCtx): void {
   const name = constString(args[0])?.toLowerCase();
   if (name === undefined) return markUnknown(ctx, 'set_config with a computed setting name');

@@ -11,7 +11,7 @@ import { emitHidden, explainTarget, textAfterAs, walkBody } from './sql-hidden.j
 import { isObject, list, nameParts, qualifiedForms, str, sval, unwrap } from './sql-names.js';
 import type { PgNode } from './sql-parser.js';
 import { type Derived, type RangeEntry, Scope, UnionEntry } from './sql-scope.js';
-import { checkVariableSet } from './sql-settings.js';
+import { checkSettingsWrite, checkVariableSet } from './sql-settings.js';
 import type { SqlOrigin } from './sql-types.js';
 import { funcCall, selectNode, tableEntry, walk, walkFields, walkSelect } from './sql-walk.js';
 
@@ -21,12 +21,16 @@ export function walkRoot(type: string, b: PgNode, scope: Scope, ctx: WalkCtx): D
     case 'SelectStmt':
       return walkSelect(b, scope, ctx);
     case 'InsertStmt':
+      checkSettingsWrite(b, ctx);
       return walkInsert(b, scope, ctx);
     case 'UpdateStmt':
+      checkSettingsWrite(b, ctx);
       return walkUpdate(b, scope, ctx);
     case 'DeleteStmt':
+      checkSettingsWrite(b, ctx);
       return walkDelete(b, scope, ctx);
     case 'MergeStmt':
+      checkSettingsWrite(b, ctx);
       return walkMerge(b, scope, ctx);
     case 'DoStmt':
       return walkDo(b, ctx);

@@ -29,7 +29,7 @@ import type { AuditOutcome, AuditRecordInput } from '../../../policy/audit/index
 import { loadConfig } from '../../../policy/config/load.js';
 import { CompiledPolicy } from '../../../policy/engine.js';
 import { OversizeGate } from '../../../appliance/postgres/oversize-gate.js';
-import { PostgresSession, type SessionApprovers } from '../../../appliance/postgres/session.js';
+import { PostgresSession, PREPARED_NOTE, type SessionApprovers } from '../../../appliance/postgres/session.js';
 import { backendParserFor } from '../../../appliance/postgres/upstream.js';
 import { AgentEnd, duplexPair, FakeBackend } from './fake-upstream.js';
 
@@ -291,6 +291,34 @@ test('two statements under one approve rule are two approvals, each with its own
   assert.deepEqual(h.agent.summary(), ['E(42501)', 'Z(I)']);
   assert.deepEqual(errorMessage(h), ['denied by rule "deletes": not users']);
   assert.deepEqual(h.backend.texts(), [], 'the message runs whole or not at all');
+});
+
+test('a Parse under an approve rule is asked once, saying that the approval covers every execution with any parameters', async () => {
+  const h = setup();
+  h.agent.send(encodeParse('s1', 'DELETE FROM t WHERE id = $1'), encodeSync());
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.equal(h.approvals.length, 1);
+  assert.equal(h.approvals[0]!.request.summary, `${PREPARED_NOTE}\nDELETE FROM t WHERE id = $1`);
+  assert.deepEqual(h.backend.received, [], 'not even the Parse goes upstream before the approval');
+  h.approvals[0]!.resolve({ verdict: 'allow', code: 'APPROVED', reason: 'ok', stages: [], latencyMs: 1 });
+  await h.agent.readyCount(1);
+  for (const id of ['1', '2']) h.agent.send(encodeBind({ statement: 's1', parameters: [Buffer.from(id)] }), encodeExecute(), encodeSync());
+  await h.agent.readyCount(3);
+  assert.equal(h.approvals.length, 1, 'the executions ride on the approval given at Parse');
+  assert.deepEqual(h.backend.types().filter((t) => t === 'Execute'), ['Execute', 'Execute']);
+  // Audited: the approval at Parse, then each execution, marked as approved at Parse.
+  const outcomes = h.records.map((r) => (r.upstream as { outcome: string }).outcome);
+  assert.deepEqual(outcomes, ['approved_at_parse', 'forwarded', 'forwarded']);
+  assert.deepEqual(h.records.slice(1).map((r) => (r.detail as { approvedAtParse?: boolean }).approvedAtParse), [true, true]);
+});
+
+test('a simple Query is asked about as it is, with no prepared-statement note', async () => {
+  const h = setup();
+  h.agent.send(encodeQuery('DELETE FROM t WHERE id = 1'));
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  assert.equal(h.approvals[0]!.request.summary, 'DELETE FROM t WHERE id = 1');
+  h.approvals[0]!.resolve({ verdict: 'deny', code: 'HUMAN_DENIED', reason: 'no', stages: [], latencyMs: 1 });
+  await h.agent.readyCount(1);
 });
 
 test('approval denied: the agent gets the rule and the approver\'s reason; nothing ran', async () => {

@@ -177,6 +177,14 @@ const CASES: [string, Expect[]][] = [
   ["SET client_encoding = 'SJIS'", [{ verb: 'set', unknown: true }]],
   ["SET NAMES 'UTF8'", [{ verb: 'set' }]],
   ["SELECT set_config('standard_conforming_strings', 'off', false)", [{ verb: 'select', unknown: true }]],
+  // pg_settings' update rule is set_config: a write to it is a SET whose target the rows decide.
+  ["UPDATE pg_settings SET setting = 'off' WHERE name = 'standard_conforming_strings'", [{ verb: 'update', unknown: true }]],
+  ["UPDATE pg_catalog.pg_settings SET setting = 'SJIS' WHERE name = 'client_encoding'", [{ verb: 'update', unknown: true }]],
+  ["INSERT INTO pg_settings (name, setting) VALUES ('standard_conforming_strings', 'off')", [{ verb: 'insert', unknown: true }]],
+  ["WITH s AS (UPDATE pg_settings SET setting = 'off' WHERE name = 'standard_conforming_strings' RETURNING 1) SELECT 1", [
+    { verb: 'select', unknown: true }, { verb: 'update', hidden: true, origin: 'cte', unknown: true },
+  ]],
+  ['SELECT name, setting FROM pg_settings', [{ verb: 'select' }]],
   ['ALTER DATABASE d SET standard_conforming_strings TO off', [{ verb: 'alter', unknown: true }]],
   ['CREATE FUNCTION f() RETURNS int LANGUAGE sql SET standard_conforming_strings = off AS $$SELECT 1$$', [
     { verb: 'create', unknown: true }, { verb: 'select', hidden: true },
