@@ -285,6 +285,13 @@ export class PostgresSession {
       case 'Query':
         return this.#onStatementMessage('query', m.query, m.raw, '');
       case 'Parse':
+        if (m.statement !== '' && this.#statements.has(m.statement)) {
+          // The server refuses it too and keeps the old statement: taking the new text's facts
+          // would audit (and decide) every later Execute of the old one as the new one.
+          return this.#refuse('extended', pgError(SQLSTATE.DUPLICATE_PREPARED_STATEMENT, `prepared statement "${m.statement}" already exists`), {
+            reason: 'Parse of a statement name already in use', code: 'PG_DUPLICATE_STATEMENT', detail: { statement: m.statement },
+          });
+        }
         return this.#onStatementMessage('parse', m.query, m.raw, m.statement);
       case 'Bind': {
         const prepared = this.#statements.get(m.statement);
@@ -429,7 +436,6 @@ export class PostgresSession {
     }
     if (kind === 'parse') {
       // Audited at each Execute of a portal bound from it; the Parse itself runs nothing.
-      this.#statements.set(name, d);
       if (approval) {
         try {
           await this.#appendAll(d, message, { approval, outcome: 'approved_at_parse' });
@@ -437,6 +443,9 @@ export class PostgresSession {
           return this.#auditFailed(e, simple);
         }
       }
+      // Taken at once (a pipelined Bind needs it), dropped again if the server refuses the Parse.
+      this.#statements.set(name, d);
+      this.#tracker.add({ kind: 'parse', done: (ok) => { if (!ok && this.#statements.get(name) === d) this.#statements.delete(name); } });
       this.#send(raw);
       return;
     }

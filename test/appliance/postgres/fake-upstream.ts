@@ -134,6 +134,16 @@ export class FakeBackend {
         this.#send(encodeReadyForQuery(this.#status));
         return;
       case 'Parse':
+        if (m.statement !== '' && this.#statements.has(m.statement)) {
+          this.#error('42P05', `prepared statement "${m.statement}" already exists`);
+          this.#skipping = true;
+          return;
+        }
+        if (m.query.includes('no_such_table')) {
+          this.#error('42P01', 'relation "no_such_table" does not exist');
+          this.#skipping = true;
+          return;
+        }
         this.#statements.set(m.statement, m.query);
         this.#send(encodeParseComplete());
         return;
@@ -162,6 +172,8 @@ export class FakeBackend {
         return;
       }
       case 'Close':
+        if (m.target === 'statement') this.#statements.delete(m.name);
+        else this.#portals.delete(m.name);
         this.#send(encodeCloseComplete());
         return;
       default:

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   encodeBind,
+  encodeClose,
   encodeDescribe,
   encodeExecute,
   encodeFunctionCall,
@@ -319,6 +320,36 @@ test('a simple Query is asked about as it is, with no prepared-statement note', 
   assert.equal(h.approvals[0]!.request.summary, 'DELETE FROM t WHERE id = 1');
   h.approvals[0]!.resolve({ verdict: 'deny', code: 'HUMAN_DENIED', reason: 'no', stages: [], latencyMs: 1 });
   await h.agent.readyCount(1);
+});
+
+test('a Parse of a name in use is refused as the server refuses it; Executes still run, and are audited as, the first statement', async () => {
+  const h = setup();
+  h.agent.send(encodeParse('s1', 'SELECT 2 AS first'), encodeSync());
+  await h.agent.readyCount(1);
+  h.agent.send(encodeParse('s1', 'SELECT 1 AS second'), encodeSync());
+  await h.agent.readyCount(2);
+  assert.deepEqual(h.agent.summary(), ['1', 'Z(I)', 'E(42P05)', 'Z(I)']);
+  assert.deepEqual(h.backend.texts(), ['SELECT 2 AS first'], 'the second Parse never went upstream');
+  h.agent.send(encodeBind({ statement: 's1' }), encodeExecute(), encodeSync());
+  await h.agent.readyCount(3);
+  const last = h.records.at(-1)!;
+  assert.equal((last.facts as { sql: { statement: string } }).sql.statement, 'SELECT 2 AS first');
+  assert.equal((last.upstream as { outcome: string }).outcome, 'forwarded');
+  // Closed, the name is free again.
+  h.agent.send(encodeClose('statement', 's1'), encodeParse('s1', 'SELECT 1 AS second'), encodeSync());
+  await h.agent.readyCount(4);
+  assert.deepEqual(h.backend.texts(), ['SELECT 2 AS first', 'SELECT 1 AS second']);
+});
+
+test('a Parse the server refuses frees its name: the next Parse of it is decided, forwarded and audited', async () => {
+  const h = setup();
+  h.agent.send(encodeParse('s2', 'SELECT * FROM no_such_table'), encodeSync());
+  await h.agent.readyCount(1);
+  assert.deepEqual(h.agent.summary(), ['E(42P01)', 'Z(I)']);
+  h.agent.send(encodeParse('s2', 'SELECT 1'), encodeBind({ statement: 's2' }), encodeExecute(), encodeSync());
+  await h.agent.readyCount(2);
+  assert.deepEqual(h.agent.summary().slice(2), ['1', '2', 'D', 'C(SELECT 1)', 'Z(I)']);
+  assert.equal((h.records.at(-1)!.facts as { sql: { statement: string } }).sql.statement, 'SELECT 1');
 });
 
 test('approval denied: the agent gets the rule and the approver\'s reason; nothing ran', async () => {
