@@ -5,8 +5,8 @@
  * - The operator's policy is the system prompt; it is the only authority.
  * - The request goes as one JSON document between markers that carry a random per-request token,
  *   named in the system prompt. The agent never sees the token, so it cannot write a matching
- *   closing marker. JSON escapes newlines and we escape `<` and `>` too, so nothing the agent
- *   controls can even start a line or write an angle-bracket marker of its own.
+ *   closing marker. JSON escapes newlines and we escape `<`, `>` and the Unicode line breaks
+ *   too, so nothing the agent controls can even start a line or write an angle-bracket marker.
  * - Everything the rules saw goes along (facts, the full statement/command/body up to a cap);
  *   truncation is stated, and the model is told to deny when the cut hides what matters.
  */
@@ -110,9 +110,12 @@ function fallbackPolicy(request: ApprovalRequest): string {
     : 'No policy was given: deny unless the request is clearly harmless.';
 }
 
-/** `<` and `>` as JSON escapes: same JSON value, but no marker-like text can appear in the data. */
+/**
+ * `<` and `>` as JSON escapes, and the line breaks JSON.stringify leaves as they are (U+0085,
+ * U+2028, U+2029): same JSON value, but no marker-like text and no new line can appear in the data.
+ */
 function escapeAngles(json: string): string {
-  return json.replace(/</g, '\\u003c').replace(/>/g, '\\u003e');
+  return json.replace(/[<>\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Cuts at a UTF-8 byte budget without splitting a character. */
