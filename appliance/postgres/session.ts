@@ -138,6 +138,10 @@ export class PostgresSession {
   /** False once the server reports a lexing setting our parser does not follow. */
   #lexingSafe = true;
   #lexingReason = '';
+  /** Waiting for every ReadyForQuery owed so far (see #untilAnswered). */
+  readonly #answeredWaiters: Array<() => void> = [];
+  /** Bind and Execute messages forwarded since the last Sync: what they change is reported at the next one. */
+  #ranSinceSync = 0;
   readonly #pausedAgent = new Set<string>();
   readonly #onClosed: Array<() => void> = [];
 
@@ -302,6 +306,7 @@ export class PostgresSession {
           return this.#refuse('extended', text, { reason: 'bind of an unknown statement', code: 'PG_UNKNOWN_STATEMENT', detail: { statement: m.statement } });
         }
         this.#portals.set(m.portal, prepared);
+        this.#ranSinceSync++; // planning at Bind can run functions
         this.#send(m.raw);
         return;
       }
@@ -318,6 +323,7 @@ export class PostgresSession {
         return;
       case 'Sync':
         this.#discarding = false;
+        this.#ranSinceSync = 0;
         this.#send(m.raw);
         this.#tracker.closeUnit();
         return;
@@ -397,6 +403,22 @@ export class PostgresSession {
   }
 
   async #onStatementMessage(kind: 'query' | 'parse', text: string, raw: Uint8Array, name: string): Promise<void> {
+    // The server reports a change of standard_conforming_strings or client_encoding (by SET, a
+    // function, a pg_settings write...) only at ReadyForQuery. Of all text, only a backslash is
+    // lexed differently under them (a quote or comment marker is never part of a multibyte
+    // character in the client encodings Postgres accepts), so a text with one is decided only
+    // once every earlier ReadyForQuery is in, under the settings the statements before it left.
+    // Inside an extended batch that means a Sync first: until then it is refused.
+    if (text.includes('\\')) {
+      await this.#untilAnswered();
+      if (this.#closed) return;
+      if (this.#ranSinceSync > 0) {
+        const reason = 'a statement with a backslash after others in the same batch: send a Sync first, so the server reports the settings they left';
+        return this.#refuse(kind === 'query' ? 'simple' : 'extended', pgError(SQLSTATE.INSUFFICIENT_PRIVILEGE, denialText(null, reason)), {
+          reason, code: 'PG_LEXING_UNSETTLED',
+        });
+      }
+    }
     const d = this.#decide(text);
     const message = ++messageCounter;
     let approval: ApprovalOutcome | undefined;
@@ -526,6 +548,7 @@ export class PostgresSession {
     if (this.#closed) return;
     this.#d.counters.inc('pg.forwarded');
     this.#trackStatements(prepared, seqs);
+    this.#ranSinceSync++;
     this.#send(raw);
     this.#noteVerbs(prepared);
   }
@@ -681,6 +704,13 @@ export class PostgresSession {
     this.#relay(events);
   }
 
+  /** Resolves once the upstream has answered every Query and Sync sent so far (or the session ended). */
+  #untilAnswered(): Promise<void> {
+    if (this.#tracker.owed === 0 || this.#closed) return Promise.resolve();
+    this.#flushUpstream();
+    return new Promise((resolve) => this.#answeredWaiters.push(resolve));
+  }
+
   #relay(events: BackendEvent[]): void {
     if (events.length === 0) return;
     const out: Uint8Array[] = [];
@@ -690,6 +720,7 @@ export class PostgresSession {
       const r = this.#tracker.onBackend(m);
       out.push(r.kind === 'relay' ? m.raw : r.bytes);
     }
+    if (this.#answeredWaiters.length > 0 && this.#tracker.owed === 0) for (const resolve of this.#answeredWaiters.splice(0)) resolve();
     if (out.length === 0) return;
     const bytes = out.length === 1 ? out[0]! : Buffer.concat(out);
     if (!this.#agent.write(bytes)) this.#up.pause();
@@ -740,6 +771,7 @@ export class PostgresSession {
     this.#closed = true;
     this.#approval?.abort();
     this.#queue.length = 0;
+    for (const resolve of this.#answeredWaiters.splice(0)) resolve();
     this.#tracker.abandon();
     if (error) this.#d.logger.info('postgres session ended', { flow: this.#d.id, reason, error: error.message });
     if (!this.#up.destroyed) this.#up.end();

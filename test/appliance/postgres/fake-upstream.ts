@@ -14,6 +14,7 @@ import {
   encodeErrorResponse,
   encodeNoData,
   encodeParseComplete,
+  encodeParameterStatus,
   encodeReadyForQuery,
   encodeRowDescription,
   FrontendParser,
@@ -69,6 +70,9 @@ export class FakeBackend {
     return this.received.map((m) => m.type);
   }
 
+  /** ParameterStatus messages owed at the next ReadyForQuery. */
+  readonly #report: Uint8Array[] = [];
+
   hold(): void {
     this.#held ??= [];
   }
@@ -102,6 +106,11 @@ export class FakeBackend {
     } else if (t === 'ROLLBACK' || t === 'COMMIT') {
       this.#status = 'I';
       this.#send(encodeCommandComplete(t));
+    } else if (t.includes('SCS_OFF()')) {
+      // A function that turns standard_conforming_strings off: reported at the next ReadyForQuery, as Postgres does.
+      this.#report.push(encodeParameterStatus('standard_conforming_strings', 'off'));
+      if (!portal) this.#send(rowDescription);
+      this.#send(encodeDataRow([Buffer.from('')]), encodeCommandComplete('SELECT 1'));
     } else if (t.includes('1/0')) {
       this.#error('22012', 'division by zero');
       return false;
@@ -120,7 +129,7 @@ export class FakeBackend {
     if (m.type === 'Sync') {
       this.#skipping = false;
       if (this.#status === 'I') this.#portals.delete('');
-      this.#send(encodeReadyForQuery(this.#status));
+      this.#send(...this.#report.splice(0), encodeReadyForQuery(this.#status));
       return;
     }
     if (m.type === 'Terminate') {
@@ -131,7 +140,7 @@ export class FakeBackend {
     switch (m.type) {
       case 'Query':
         for (const stmt of m.query.split(';').filter((s) => s.trim())) if (!this.#run(stmt)) break;
-        this.#send(encodeReadyForQuery(this.#status));
+        this.#send(...this.#report.splice(0), encodeReadyForQuery(this.#status));
         return;
       case 'Parse':
         if (m.statement !== '' && this.#statements.has(m.statement)) {

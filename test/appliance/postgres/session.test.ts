@@ -352,6 +352,62 @@ test('a Parse the server refuses frees its name: the next Parse of it is decided
   assert.equal((h.records.at(-1)!.facts as { sql: { statement: string } }).sql.statement, 'SELECT 1');
 });
 
+test('a pipelined text with a backslash waits for the settings the statements before it left: a function that turned standard_conforming_strings off makes it refused', async () => {
+  const h = setup();
+  h.backend.hold();
+  // With the setting off, the server would read `'x\'` as a complete string and DROP as a statement.
+  h.agent.send(encodeQuery('SELECT scs_off()'), encodeQuery("SELECT 'x\\'; DROP TABLE t; --'"));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(h.backend.texts(), ['SELECT scs_off()'], 'not decided, not sent, before the first ReadyForQuery');
+  assert.equal(h.records.length, 1);
+  h.backend.release();
+  await h.agent.readyCount(2);
+  assert.deepEqual(h.agent.summary().slice(-2), ['E(42501)', 'Z(I)']);
+  assert.match(lastUnknownReason(h), /standard_conforming_strings off/);
+  assert.deepEqual(h.backend.texts(), ['SELECT scs_off()']);
+});
+
+/** Why the last audited statement's facts were unknown (for the operator; the agent is not told). */
+function lastUnknownReason(h: Harness): string {
+  return String((h.records.at(-1)!.detail as { unknownReason?: string } | undefined)?.unknownReason ?? '');
+}
+
+test('a backslash after the server answered: decided at once as usual; without a backslash, pipelining does not wait', async () => {
+  const h = setup();
+  h.agent.send(encodeQuery('SELECT 1'));
+  await h.agent.readyCount(1);
+  h.agent.send(encodeQuery("SELECT 'a\\b'"));
+  await h.agent.readyCount(2);
+  assert.deepEqual(h.agent.summary().slice(-2), ['C(SELECT 1)', 'Z(I)']);
+  const h2 = setup();
+  h2.backend.hold();
+  h2.agent.send(encodeQuery('SELECT 1'), encodeQuery('SELECT 2'));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.deepEqual(h2.backend.texts(), ['SELECT 1', 'SELECT 2']);
+  h2.backend.release();
+  await h2.agent.readyCount(2);
+});
+
+test('in one extended batch, a Parse with a backslash after an Execute is refused until a Sync reports the settings', async () => {
+  const h = setup();
+  h.agent.send(
+    encodeParse('', 'SELECT scs_off()'), encodeBind({}), encodeExecute(),
+    encodeParse('', "SELECT 'x\\', (SELECT 1) --'"), encodeBind({}), encodeExecute(),
+    encodeSync(),
+  );
+  await h.agent.readyCount(1);
+  // The answers to the first statement, our refusal, then the setting the server reports at the Sync.
+  assert.deepEqual(h.agent.summary().slice(-3), ['E(42501)', 'ParameterStatus', 'Z(I)']);
+  assert.match(errorMessage(h).at(-1)!, /send a Sync first/);
+  assert.deepEqual(h.backend.texts(), ['SELECT scs_off()']);
+  // After the Sync the server has reported the setting: the same text is now unknown, refused too.
+  h.agent.send(encodeParse('', "SELECT 'x\\', (SELECT 1) --'"), encodeBind({}), encodeExecute(), encodeSync());
+  await h.agent.readyCount(2);
+  assert.deepEqual(h.agent.summary().slice(-2), ['E(42501)', 'Z(I)']);
+  assert.match(lastUnknownReason(h), /standard_conforming_strings off/);
+  assert.deepEqual(h.backend.texts(), ['SELECT scs_off()']);
+});
+
 test('approval denied: the agent gets the rule and the approver\'s reason; nothing ran', async () => {
   const h = setup();
   h.agent.send(encodeQuery('DELETE FROM t'));
