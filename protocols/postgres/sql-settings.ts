@@ -32,12 +32,27 @@ function settingValue(arg: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Settings that change which role later statements run as. sql.user keeps naming the role the
+ * credential logs in as, so after `SET ROLE admin` a rule about sql.user, or about what that
+ * role may touch, would be deciding for the wrong role: such a statement gets unknown facts.
+ * `NONE` (and RESET, DEFAULT) go back to the login role.
+ */
+const IDENTITY_SETTINGS = new Set(['role', 'session_authorization']);
+
+function changesIdentity(name: string, value: string | undefined): boolean {
+  return IDENTITY_SETTINGS.has(name) && value?.toLowerCase() !== 'none';
+}
+
 export function checkVariableSet(b: PgNode, ctx: WalkCtx): void {
   const kind = b['kind'];
   if (kind !== 'VAR_SET_VALUE' && kind !== 'VAR_SET_CURRENT') return; // RESET / DEFAULT restore a safe value
   const name = str(b['name'])?.toLowerCase() ?? '';
   const safe = LEXING_SETTINGS[name];
   const args = list(b['args']);
+  if (changesIdentity(name, args.length === 1 ? settingValue(args[0]) : undefined)) {
+    markUnknown(ctx, `SET ${name} changes the role later statements run as`);
+  }
   if (safe && (kind === 'VAR_SET_CURRENT' || args.length !== 1 || !safe(settingValue(args[0])))) {
     markUnknown(ctx, `SET ${name} changes how later statements are parsed`);
   }
@@ -87,4 +102,5 @@ export function checkSetConfig(args: unknown[], ctx: WalkCtx): void {
   if (name === undefined) return markUnknown(ctx, 'set_config with a computed setting name');
   const safe = LEXING_SETTINGS[name];
   if (safe && !safe(constString(args[1]))) markUnknown(ctx, `set_config(${name}) changes how later statements are parsed`);
+  if (changesIdentity(name, constString(args[1]))) markUnknown(ctx, `set_config(${name}) changes the role later statements run as`);
 }

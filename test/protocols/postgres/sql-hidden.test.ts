@@ -185,6 +185,16 @@ const CASES: [string, Expect[]][] = [
     { verb: 'select', unknown: true }, { verb: 'update', hidden: true, origin: 'cte', unknown: true },
   ]],
   ['SELECT name, setting FROM pg_settings', [{ verb: 'select' }]],
+  // A role switch leaves sql.user naming the login role: unknown, so rules about it fail closed.
+  ['SET ROLE admin', [{ verb: 'set', unknown: true }]],
+  ["SET LOCAL ROLE 'admin'", [{ verb: 'set', unknown: true }]],
+  ['SET SESSION AUTHORIZATION admin', [{ verb: 'set', unknown: true }]],
+  ["SELECT set_config('role', 'admin', false)", [{ verb: 'select', unknown: true }]],
+  ["SELECT set_config('role', current_setting('x'), false)", [{ verb: 'select', unknown: true }]],
+  ['ALTER ROLE app SET role = admin', [{ verb: 'alter', unknown: true }]],
+  ['SET ROLE NONE', [{ verb: 'set' }]],
+  ['RESET ROLE', [{ verb: 'reset' }]],
+  ['SET SESSION AUTHORIZATION DEFAULT', [{ verb: 'set' }]],
   ['ALTER DATABASE d SET standard_conforming_strings TO off', [{ verb: 'alter', unknown: true }]],
   ['CREATE FUNCTION f() RETURNS int LANGUAGE sql SET standard_conforming_strings = off AS $$SELECT 1$$', [
     { verb: 'create', unknown: true }, { verb: 'select', hidden: true },
