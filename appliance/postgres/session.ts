@@ -142,6 +142,15 @@ export class PostgresSession {
   readonly #answeredWaiters: Array<() => void> = [];
   /** Bind and Execute messages forwarded since the last Sync: what they change is reported at the next one. */
   #ranSinceSync = 0;
+  /**
+   * COPY statements forwarded and not finished, oldest first; `started` once the server answered
+   * CopyInResponse. In copy-in the server ignores Sync (and takes any other message as an error),
+   * so whether an agent's Sync is owed a ReadyForQuery depends on the server's answer.
+   */
+  readonly #copies: Array<{ started: boolean }> = [];
+  /** The server is in copy-in: since its CopyInResponse, until our CopyDone/CopyFail or the COPY's end. */
+  #copyIn = false;
+  readonly #copyWaiters: Array<() => void> = [];
   readonly #pausedAgent = new Set<string>();
   readonly #onClosed: Array<() => void> = [];
 
@@ -281,6 +290,22 @@ export class PostgresSession {
 
   /** Handles one agent message; returns a promise only when it must wait (audit, approval). */
   #handle(m: GateEvent): Promise<void> | void {
+    if (m.type !== 'CopyData' && m.type !== 'CopyDone' && m.type !== 'CopyFail' && m.type !== 'MessagePart' && m.type !== 'Flush') {
+      // Until the server says whether a COPY it was sent is taking data, a Sync may be ignored
+      // or answered, and anything else may be an error: wait for its answer.
+      if (this.#copies.some((c) => !c.started)) return this.#untilCopyAnswered().then(() => (this.#closed ? undefined : this.#handle(m)));
+      if (this.#copyIn && m.type === 'Sync') {
+        this.#d.counters.inc('pg.copy.sync_ignored');
+        this.#send(m.raw); // ignored by the server in copy-in, as it is here: no ReadyForQuery owed
+        return;
+      }
+      if (this.#copyIn && m.type !== 'Terminate') {
+        this.#d.counters.inc('pg.copy.protocol_violation');
+        this.#agent.write(pgFatal(SQLSTATE.PROTOCOL_VIOLATION, `unexpected message during COPY from the client (${m.type})`));
+        this.#terminate();
+        return;
+      }
+    }
     if (this.#discarding && m.type !== 'Sync' && m.type !== 'Terminate') {
       this.#d.counters.inc('pg.discarded');
       return;
@@ -327,9 +352,12 @@ export class PostgresSession {
         this.#send(m.raw);
         this.#tracker.closeUnit();
         return;
-      case 'CopyData':
       case 'CopyDone':
       case 'CopyFail':
+        this.#copyIn = false; // the server leaves copy-in on it
+        this.#send(m.raw);
+        return;
+      case 'CopyData':
       case 'MessagePart':
         this.#send(m.raw);
         return;
@@ -511,6 +539,12 @@ export class PostgresSession {
       if (r.statement?.hidden) return;
       hasTop = true;
       const seq = seqs[i]!;
+      if (r.facts.sql['verb'] === 'copy') {
+        const copy = { started: false };
+        this.#copies.push(copy);
+        this.#tracker.add({ kind: 'execute', done: (o) => { this.#copyEnded(copy); this.#complete(seq, o, started); } });
+        return;
+      }
       this.#tracker.add({ kind: 'execute', done: (o) => this.#complete(seq, o, started) });
     });
     if (!hasTop && seqs.length) {
@@ -704,6 +738,34 @@ export class PostgresSession {
     this.#relay(events);
   }
 
+  #copyStarted(): void {
+    const copy = this.#copies.find((c) => !c.started);
+    if (!copy) return;
+    copy.started = true;
+    this.#copyIn = true;
+    this.#wakeCopyWaiters();
+  }
+
+  /** A COPY finished or failed (never started, or done): the server is out of copy-in. */
+  #copyEnded(copy: { started: boolean }): void {
+    const at = this.#copies.indexOf(copy);
+    if (at >= 0) this.#copies.splice(at, 1);
+    this.#copyIn = false;
+    this.#wakeCopyWaiters();
+  }
+
+  #wakeCopyWaiters(): void {
+    if (this.#copies.some((c) => !c.started)) return;
+    for (const resolve of this.#copyWaiters.splice(0)) resolve();
+  }
+
+  /** Resolves once every forwarded COPY has been answered: started taking data, or ended. */
+  #untilCopyAnswered(): Promise<void> {
+    if (this.#closed || !this.#copies.some((c) => !c.started)) return Promise.resolve();
+    this.#flushUpstream();
+    return new Promise((resolve) => this.#copyWaiters.push(resolve));
+  }
+
   /** Resolves once the upstream has answered every Query and Sync sent so far (or the session ended). */
   #untilAnswered(): Promise<void> {
     if (this.#tracker.owed === 0 || this.#closed) return Promise.resolve();
@@ -717,6 +779,7 @@ export class PostgresSession {
     for (const m of events) {
       if (m.type === 'ParameterStatus') this.#noteParameter(m.name, m.value);
       else if (m.type === 'BackendKeyData') continue; // only ours reaches the agent
+      else if (m.type === 'CopyInResponse') this.#copyStarted();
       const r = this.#tracker.onBackend(m);
       out.push(r.kind === 'relay' ? m.raw : r.bytes);
     }
@@ -772,6 +835,7 @@ export class PostgresSession {
     this.#approval?.abort();
     this.#queue.length = 0;
     for (const resolve of this.#answeredWaiters.splice(0)) resolve();
+    for (const resolve of this.#copyWaiters.splice(0)) resolve();
     this.#tracker.abandon();
     if (error) this.#d.logger.info('postgres session ended', { flow: this.#d.id, reason, error: error.message });
     if (!this.#up.destroyed) this.#up.end();

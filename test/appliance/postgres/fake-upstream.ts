@@ -10,6 +10,7 @@ import {
   encodeBindComplete,
   encodeCloseComplete,
   encodeCommandComplete,
+  encodeCopyResponse,
   encodeDataRow,
   encodeErrorResponse,
   encodeNoData,
@@ -72,6 +73,8 @@ export class FakeBackend {
 
   /** ParameterStatus messages owed at the next ReadyForQuery. */
   readonly #report: Uint8Array[] = [];
+  /** In copy-in (COPY ... FROM STDIN): started by a Query or an Execute, with the rows so far. */
+  #copy: { from: 'query' | 'execute'; rows: number } | undefined;
 
   hold(): void {
     this.#held ??= [];
@@ -111,6 +114,9 @@ export class FakeBackend {
       this.#report.push(encodeParameterStatus('standard_conforming_strings', 'off'));
       if (!portal) this.#send(rowDescription);
       this.#send(encodeDataRow([Buffer.from('')]), encodeCommandComplete('SELECT 1'));
+    } else if (t.includes('NO_SUCH_TABLE')) {
+      this.#error('42P01', 'relation "no_such_table" does not exist');
+      return false;
     } else if (t.includes('1/0')) {
       this.#error('22012', 'division by zero');
       return false;
@@ -124,8 +130,23 @@ export class FakeBackend {
     return true;
   }
 
+  /** Copy-in as Postgres does it: Sync and Flush ignored, anything else but copy messages an error. */
+  #onCopy(m: FrontendEvent, copy: { from: 'query' | 'execute'; rows: number }): void {
+    if (m.type === 'Sync' || m.type === 'Flush') return;
+    if (m.type === 'CopyData') {
+      copy.rows += 1;
+      return;
+    }
+    this.#copy = undefined;
+    if (m.type === 'CopyDone') this.#send(encodeCommandComplete(`COPY ${copy.rows}`));
+    else this.#error(m.type === 'CopyFail' ? '57014' : '08P01', m.type === 'CopyFail' ? 'COPY from stdin failed' : `unexpected message type during COPY from stdin`);
+    if (copy.from === 'query') this.#send(...this.#report.splice(0), encodeReadyForQuery(this.#status));
+    else if (m.type !== 'CopyDone') this.#skipping = true;
+  }
+
   #on(m: FrontendEvent): void {
     this.received.push(m);
+    if (this.#copy) return this.#onCopy(m, this.#copy);
     if (m.type === 'Sync') {
       this.#skipping = false;
       if (this.#status === 'I') this.#portals.delete('');
@@ -139,6 +160,11 @@ export class FakeBackend {
     if (this.#skipping) return;
     switch (m.type) {
       case 'Query':
+        if (/^\s*COPY .* FROM STDIN/i.test(m.query) && !m.query.includes('no_such_table')) {
+          this.#send(encodeCopyResponse('CopyInResponse', 0, [0]));
+          this.#copy = { from: 'query', rows: 0 };
+          return;
+        }
         for (const stmt of m.query.split(';').filter((s) => s.trim())) if (!this.#run(stmt)) break;
         this.#send(...this.#report.splice(0), encodeReadyForQuery(this.#status));
         return;
@@ -175,6 +201,11 @@ export class FakeBackend {
         if (text === undefined) {
           this.#error('34000', `portal "${m.portal}" does not exist`);
           this.#skipping = true;
+          return;
+        }
+        if (/^\s*COPY .* FROM STDIN/i.test(text)) {
+          this.#send(encodeCopyResponse('CopyInResponse', 0, [0]));
+          this.#copy = { from: 'execute', rows: 0 };
           return;
         }
         if (!this.#run(text, true)) this.#skipping = true;

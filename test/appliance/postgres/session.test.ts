@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import {
   encodeBind,
+  encodeCopyData,
+  encodeCopyDone,
   encodeClose,
   encodeDescribe,
   encodeExecute,
@@ -70,7 +72,7 @@ rule "deletes" {
 }
 rule "work" {
   endpoint  = postgres.prod
-  condition = "sql.verb in ['select', 'begin', 'commit', 'rollback', 'update', 'insert']"
+  condition = "sql.verb in ['select', 'begin', 'commit', 'rollback', 'update', 'insert', 'copy']"
   verdict   = "allow"
 }
 `;
@@ -406,6 +408,38 @@ test('in one extended batch, a Parse with a backslash after an Execute is refuse
   assert.deepEqual(h.agent.summary().slice(-2), ['E(42501)', 'Z(I)']);
   assert.match(lastUnknownReason(h), /standard_conforming_strings off/);
   assert.deepEqual(h.backend.texts(), ['SELECT scs_off()']);
+});
+
+test('a Sync inside COPY FROM STDIN is ignored as the server ignores it: later statements keep their own outcomes and denials', async () => {
+  const h = setup();
+  h.agent.send(
+    encodeQuery('COPY t FROM STDIN'), encodeSync(),
+    encodeCopyData(Buffer.from('1\n')), encodeCopyData(Buffer.from('2\n')), encodeCopyDone(),
+    encodeQuery('SELECT 1'), encodeQuery('UPDATE t SET v = 1'), encodeQuery('DROP TABLE t'),
+  );
+  await h.agent.readyCount(4);
+  assert.deepEqual(h.agent.summary().slice(-10), ['C(COPY 2)', 'Z(I)', 'T', 'D', 'C(SELECT 1)', 'Z(I)', 'C(UPDATE 3)', 'Z(I)', 'E(42501)', 'Z(I)']);
+  assert.match(errorMessage(h).at(-1)!, /^denied by rule "no-ddl"/);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const tags = h.completions.map((c) => (c.outcome as { commandTag?: string }).commandTag);
+  assert.deepEqual(tags, ['COPY 2', 'SELECT 1', 'UPDATE 3']);
+});
+
+test('a COPY that fails to start is over: the Sync after it is answered like any other', async () => {
+  const h = setup();
+  h.agent.send(encodeQuery('COPY no_such_table FROM STDIN'), encodeSync(), encodeQuery('SELECT 1'));
+  await h.agent.readyCount(3);
+  assert.deepEqual(h.agent.summary(), ['E(42P01)', 'Z(I)', 'Z(I)', 'T', 'D', 'C(SELECT 1)', 'Z(I)']);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.deepEqual(h.completions.map((c) => (c.outcome as { commandTag?: string }).commandTag), [undefined, 'SELECT 1']);
+});
+
+test('a statement sent during copy-in ends the session with a protocol error; it never reaches the server', async () => {
+  const h = setup();
+  h.agent.send(encodeQuery('COPY t FROM STDIN'), encodeCopyData(Buffer.from('1\n')), encodeQuery('SELECT 1'));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(h.agent.summary().at(-1), 'E(08P01)');
+  assert.deepEqual(h.backend.texts(), ['COPY t FROM STDIN']);
 });
 
 test('approval denied: the agent gets the rule and the approver\'s reason; nothing ran', async () => {
