@@ -98,8 +98,10 @@ async function decideCommand(verb: 'approve' | 'deny', argv: string[], io: Appro
   } catch (error) {
     return usage(io, verb, (error as Error).message);
   }
-  if (!/^[a-z2-7]{4,26}$/.test(id)) {
-    io.stderr(`bailiff ${verb}: ${JSON.stringify(id)} is not an approval id (26 letters and digits 2-7, or a unique prefix)\n`);
+  // A prefix of at least 8 characters (40 bits): if the request the operator looked at is gone,
+  // an agent flooding new ones has no practical chance that one of them matches the prefix.
+  if (!/^[a-z2-7]{8,26}$/.test(id)) {
+    io.stderr(`bailiff ${verb}: ${JSON.stringify(id)} is not an approval id (26 letters and digits 2-7, or a unique prefix of at least 8)\n`);
     return 1;
   }
   return run(io, verb, async (api) => {

@@ -185,6 +185,15 @@ describe('approvals API and CLI', () => {
     assert.match(err.join(''), /already decided \(approved by cli:alice\)/);
   });
 
+  test('a prefix shorter than 8 characters is refused before anything is decided', async () => {
+    const { id, decision } = await hold();
+    assert.equal(await approveCommand([id.slice(0, 7)], io()), 1);
+    assert.match(err.join(''), /unique prefix of at least 8/);
+    err.length = 0;
+    assert.equal(await denyCommand([id], io()), 0);
+    assert.equal((await decision).verdict, 'deny', 'still pending after the refused prefix');
+  });
+
   test('bailiff deny ID --reason, by a unique prefix', async () => {
     const { id, decision } = await hold();
     assert.equal(await denyCommand([id.slice(0, 8), '--reason', 'use the replica'], io()), 0);
@@ -198,8 +207,8 @@ describe('approvals API and CLI', () => {
     assert.equal(await approveCommand(['aaaaaaaaaaaaaaaaaaaaaaaaaa'], io()), 1);
     assert.match(err.join(''), /unknown approval id aaaaaaaaaaaaaaaaaaaaaaaaaa/);
     err.length = 0;
-    assert.equal(await denyCommand(['zzzz'], io()), 1);
-    assert.match(err.join(''), /no pending approval id starts with zzzz/);
+    assert.equal(await denyCommand(['zzzzzzzz'], io()), 1);
+    assert.match(err.join(''), /no pending approval id starts with zzzzzzzz/);
     err.length = 0;
     assert.equal(await approveCommand(['not-an-id!'], io()), 1);
     err.length = 0;
