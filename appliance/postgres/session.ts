@@ -151,6 +151,12 @@ export class PostgresSession {
   /** The server is in copy-in: since its CopyInResponse, until our CopyDone/CopyFail or the COPY's end. */
   #copyIn = false;
   readonly #copyWaiters: Array<() => void> = [];
+  /**
+   * A Bind not sent yet, with the Describes of its portal that followed it. Postgres plans the
+   * statement at Bind, which can run functions, so a Bind goes upstream only behind an audit
+   * record: its Execute's, or, when anything else comes first, one of its own.
+   */
+  #heldBind: { portal: string; prepared: Prepared; raws: Uint8Array[] } | undefined;
   readonly #pausedAgent = new Set<string>();
   readonly #onClosed: Array<() => void> = [];
 
@@ -310,6 +316,10 @@ export class PostgresSession {
       this.#d.counters.inc('pg.discarded');
       return;
     }
+    const held = this.#heldBind;
+    if (held && !((m.type === 'Execute' || (m.type === 'Describe' && m.target === 'portal')) && (m.type === 'Execute' ? m.portal : m.name) === held.portal)) {
+      return this.#releaseBind(held).then(() => (this.#closed ? undefined : this.#handle(m)));
+    }
     switch (m.type) {
       case 'Query':
         return this.#onStatementMessage('query', m.query, m.raw, '');
@@ -331,13 +341,15 @@ export class PostgresSession {
           return this.#refuse('extended', text, { reason: 'bind of an unknown statement', code: 'PG_UNKNOWN_STATEMENT', detail: { statement: m.statement } });
         }
         this.#portals.set(m.portal, prepared);
-        this.#ranSinceSync++; // planning at Bind can run functions
-        this.#send(m.raw);
+        this.#heldBind = { portal: m.portal, prepared, raws: [m.raw] };
         return;
       }
       case 'Execute':
         return this.#onExecute(m.portal, m.raw);
       case 'Describe':
+        if (this.#heldBind) this.#heldBind.raws.push(m.raw); // of the held portal (see above)
+        else this.#send(m.raw);
+        return;
       case 'Flush':
         this.#send(m.raw);
         return;
@@ -569,6 +581,8 @@ export class PostgresSession {
       const reason = `portal "${portal}" was not bound from a statement prepared in this session`;
       return this.#refuse('extended', pgError(SQLSTATE.INSUFFICIENT_PRIVILEGE, denialText(null, reason)), { reason, code: 'PG_UNKNOWN_PORTAL', detail: { portal } });
     }
+    const held = this.#heldBind?.portal === portal ? this.#heldBind : undefined;
+    this.#heldBind = undefined;
     const message = ++messageCounter;
     let seqs: number[];
     try {
@@ -581,10 +595,27 @@ export class PostgresSession {
     }
     if (this.#closed) return;
     this.#d.counters.inc('pg.forwarded');
+    if (held) for (const bytes of held.raws) this.#send(bytes);
     this.#trackStatements(prepared, seqs);
     this.#ranSinceSync++;
     this.#send(raw);
     this.#noteVerbs(prepared);
+  }
+
+  /** Sends a held Bind that no Execute followed, behind a record of its own (outcome `bound`). */
+  async #releaseBind(held: { portal: string; prepared: Prepared; raws: Uint8Array[] }): Promise<void> {
+    this.#heldBind = undefined;
+    try {
+      await this.#appendAll(held.prepared, ++messageCounter, {
+        outcome: 'bound',
+        ...(held.prepared.approvers ? { approvedAtParse: true } : {}),
+      });
+    } catch (e) {
+      return this.#auditFailed(e, 'extended');
+    }
+    if (this.#closed) return;
+    this.#ranSinceSync++; // planning at Bind can run functions
+    for (const bytes of held.raws) this.#send(bytes);
   }
 
   /**

@@ -442,6 +442,24 @@ test('a statement sent during copy-in ends the session with a protocol error; it
   assert.deepEqual(h.backend.texts(), ['COPY t FROM STDIN']);
 });
 
+test('a Bind (where Postgres plans, and can run functions) goes upstream only behind an audit record', async () => {
+  const h = setup();
+  // Bind, Describe, Execute: one record (the Execute's) before any of them reaches the server.
+  h.agent.send(encodeParse('', 'SELECT 1'), encodeBind({}), encodeDescribe('portal'), encodeExecute(), encodeSync());
+  await h.agent.readyCount(1);
+  assert.deepEqual(h.backend.types(), ['Parse', 'Bind', 'Describe', 'Execute', 'Sync']);
+  assert.deepEqual(h.events.filter((e) => e !== 'upstream').length, 1);
+  assert.ok(h.events.indexOf('audit:select') < h.events.indexOf('upstream'), h.events.join(' '));
+  assert.deepEqual(h.records.map((r) => (r.upstream as { outcome: string }).outcome), ['forwarded']);
+  // A Bind that no Execute follows: its own record ("bound") first, then the Bind.
+  h.agent.send(encodeParse('', 'SELECT 2'), encodeBind({}), encodeSync());
+  await h.agent.readyCount(2);
+  assert.deepEqual(h.records.map((r) => (r.upstream as { outcome: string }).outcome), ['forwarded', 'bound']);
+  assert.equal((h.records[1]!.facts as { sql: { statement: string } }).sql.statement, 'SELECT 2');
+  assert.deepEqual(h.backend.types().slice(5), ['Parse', 'Bind', 'Sync']);
+  assert.deepEqual(h.agent.summary().slice(-3), ['1', '2', 'Z(I)']);
+});
+
 test('approval denied: the agent gets the rule and the approver\'s reason; nothing ran', async () => {
   const h = setup();
   h.agent.send(encodeQuery('DELETE FROM t'));
