@@ -106,6 +106,11 @@ export const PREPARED_NOTE = '[prepared statement: approving it allows every exe
 type ApprovalOutcome = { verdict: 'allow' | 'deny' | 'cancelled'; rule: string | null; reason: string; code: string; stages: ApproverOutcome[]; ms: number };
 
 const DEFAULT_MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+
+/** Messages that go upstream together with a held Bind of `portal`: its Describes and its Execute. */
+function followsBind(m: GateEvent, portal: string): boolean {
+  return (m.type === 'Execute' && m.portal === portal) || (m.type === 'Describe' && m.target === 'portal' && m.name === portal);
+}
 let messageCounter = 0;
 
 function errorText(e: unknown): string {
@@ -138,8 +143,8 @@ export class PostgresSession {
   /** False once the server reports a lexing setting our parser does not follow. */
   #lexingSafe = true;
   #lexingReason = '';
-  /** Waiting for every ReadyForQuery owed so far (see #untilAnswered). */
-  readonly #answeredWaiters: Array<() => void> = [];
+  /** The agent's pump waiting for the server (#waitFor); one at most, as the pump is serial. */
+  #waiter: { ready: () => boolean; resolve: () => void } | undefined;
   /** Bind and Execute messages forwarded since the last Sync: what they change is reported at the next one. */
   #ranSinceSync = 0;
   /**
@@ -150,7 +155,6 @@ export class PostgresSession {
   readonly #copies: Array<{ started: boolean }> = [];
   /** The server is in copy-in: since its CopyInResponse, until our CopyDone/CopyFail or the COPY's end. */
   #copyIn = false;
-  readonly #copyWaiters: Array<() => void> = [];
   /**
    * A Bind not sent yet, with the Describes of its portal that followed it. Postgres plans the
    * statement at Bind, which can run functions, so a Bind goes upstream only behind an audit
@@ -299,7 +303,7 @@ export class PostgresSession {
     if (m.type !== 'CopyData' && m.type !== 'CopyDone' && m.type !== 'CopyFail' && m.type !== 'MessagePart' && m.type !== 'Flush') {
       // Until the server says whether a COPY it was sent is taking data, a Sync may be ignored
       // or answered, and anything else may be an error: wait for its answer.
-      if (this.#copies.some((c) => !c.started)) return this.#untilCopyAnswered().then(() => (this.#closed ? undefined : this.#handle(m)));
+      if (!this.#copiesAnswered()) return this.#waitFor(this.#copiesAnswered).then(() => (this.#closed ? undefined : this.#handle(m)));
       if (this.#copyIn && m.type === 'Sync') {
         this.#d.counters.inc('pg.copy.sync_ignored');
         this.#send(m.raw); // ignored by the server in copy-in, as it is here: no ReadyForQuery owed
@@ -317,9 +321,7 @@ export class PostgresSession {
       return;
     }
     const held = this.#heldBind;
-    if (held && !((m.type === 'Execute' || (m.type === 'Describe' && m.target === 'portal')) && (m.type === 'Execute' ? m.portal : m.name) === held.portal)) {
-      return this.#releaseBind(held).then(() => (this.#closed ? undefined : this.#handle(m)));
-    }
+    if (held && !followsBind(m, held.portal)) return this.#releaseBind(held).then(() => (this.#closed ? undefined : this.#handle(m)));
     switch (m.type) {
       case 'Query':
         return this.#onStatementMessage('query', m.query, m.raw, '');
@@ -450,7 +452,7 @@ export class PostgresSession {
     // once every earlier ReadyForQuery is in, under the settings the statements before it left.
     // Inside an extended batch that means a Sync first: until then it is refused.
     if (text.includes('\\')) {
-      await this.#untilAnswered();
+      await this.#waitFor(this.#allAnswered);
       if (this.#closed) return;
       if (this.#ranSinceSync > 0) {
         const reason = 'a statement with a backslash after others in the same batch: send a Sync first, so the server reports the settings they left';
@@ -774,7 +776,6 @@ export class PostgresSession {
     if (!copy) return;
     copy.started = true;
     this.#copyIn = true;
-    this.#wakeCopyWaiters();
   }
 
   /** A COPY finished or failed (never started, or done): the server is out of copy-in. */
@@ -782,26 +783,28 @@ export class PostgresSession {
     const at = this.#copies.indexOf(copy);
     if (at >= 0) this.#copies.splice(at, 1);
     this.#copyIn = false;
-    this.#wakeCopyWaiters();
   }
 
-  #wakeCopyWaiters(): void {
-    if (this.#copies.some((c) => !c.started)) return;
-    for (const resolve of this.#copyWaiters.splice(0)) resolve();
-  }
+  /** Every forwarded COPY has been answered: it started taking data, or it ended. */
+  readonly #copiesAnswered = (): boolean => this.#copies.every((c) => c.started);
 
-  /** Resolves once every forwarded COPY has been answered: started taking data, or ended. */
-  #untilCopyAnswered(): Promise<void> {
-    if (this.#closed || !this.#copies.some((c) => !c.started)) return Promise.resolve();
+  /** The upstream has answered every Query and Sync sent so far. */
+  readonly #allAnswered = (): boolean => this.#tracker.owed === 0;
+
+  /**
+   * Resolves once `ready()` holds (checked after each batch of upstream messages) or the session
+   * ends. What the pump waits for must reach the server first, so the writes held back go now.
+   */
+  #waitFor(ready: () => boolean): Promise<void> {
+    if (this.#closed || ready()) return Promise.resolve();
     this.#flushUpstream();
-    return new Promise((resolve) => this.#copyWaiters.push(resolve));
+    return new Promise((resolve) => { this.#waiter = { ready, resolve }; });
   }
 
-  /** Resolves once the upstream has answered every Query and Sync sent so far (or the session ended). */
-  #untilAnswered(): Promise<void> {
-    if (this.#tracker.owed === 0 || this.#closed) return Promise.resolve();
-    this.#flushUpstream();
-    return new Promise((resolve) => this.#answeredWaiters.push(resolve));
+  #wake(): void {
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.resolve();
   }
 
   #relay(events: BackendEvent[]): void {
@@ -814,7 +817,7 @@ export class PostgresSession {
       const r = this.#tracker.onBackend(m);
       out.push(r.kind === 'relay' ? m.raw : r.bytes);
     }
-    if (this.#answeredWaiters.length > 0 && this.#tracker.owed === 0) for (const resolve of this.#answeredWaiters.splice(0)) resolve();
+    if (this.#waiter?.ready()) this.#wake();
     if (out.length === 0) return;
     const bytes = out.length === 1 ? out[0]! : Buffer.concat(out);
     if (!this.#agent.write(bytes)) this.#up.pause();
@@ -865,8 +868,7 @@ export class PostgresSession {
     this.#closed = true;
     this.#approval?.abort();
     this.#queue.length = 0;
-    for (const resolve of this.#answeredWaiters.splice(0)) resolve();
-    for (const resolve of this.#copyWaiters.splice(0)) resolve();
+    this.#wake();
     this.#tracker.abandon();
     if (error) this.#d.logger.info('postgres session ended', { flow: this.#d.id, reason, error: error.message });
     if (!this.#up.destroyed) this.#up.end();
