@@ -107,6 +107,9 @@ type ApprovalOutcome = { verdict: 'allow' | 'deny' | 'cancelled'; rule: string |
 
 const DEFAULT_MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 
+/** Messages that carry or end COPY data (or just push output): they never wait for a COPY's answer. */
+const COPY_STREAM: ReadonlySet<GateEvent['type']> = new Set(['CopyData', 'CopyDone', 'CopyFail', 'MessagePart', 'Flush']);
+
 /** Messages that go upstream together with a held Bind of `portal`: its Describes and its Execute. */
 function followsBind(m: GateEvent, portal: string): boolean {
   return (m.type === 'Execute' && m.portal === portal) || (m.type === 'Describe' && m.target === 'portal' && m.name === portal);
@@ -300,7 +303,7 @@ export class PostgresSession {
 
   /** Handles one agent message; returns a promise only when it must wait (audit, approval). */
   #handle(m: GateEvent): Promise<void> | void {
-    if (m.type !== 'CopyData' && m.type !== 'CopyDone' && m.type !== 'CopyFail' && m.type !== 'MessagePart' && m.type !== 'Flush') {
+    if (!COPY_STREAM.has(m.type)) {
       // Until the server says whether a COPY it was sent is taking data, a Sync may be ignored
       // or answered, and anything else may be an error: wait for its answer.
       if (!this.#copiesAnswered()) return this.#waitFor(this.#copiesAnswered).then(() => (this.#closed ? undefined : this.#handle(m)));
